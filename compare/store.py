@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Iterable
 
@@ -27,6 +28,13 @@ CREATE TABLE IF NOT EXISTS embeddings (
     PRIMARY KEY (model, hash)
 ) WITHOUT ROWID;
 """
+
+_BUSY_SECONDS = 60.0
+
+
+def _is_busy(exc: BaseException) -> bool:
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
 
 
 def cache_dir() -> Path:
@@ -50,15 +58,45 @@ class EmbeddingStore:
         self.path = Path(path) if path else cache_dir() / "embeddings.db"
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db = sqlite3.connect(self.path, timeout=_BUSY_SECONDS, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise CompareError(
                 f"cannot open the embedding store {self.path}: {exc}; "
                 "set COMPARE_CACHE to a writable folder"
             ) from None
+        try:
+            self._setup()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            hint = (
+                "another process holds it locked; try again"
+                if _is_busy(exc)
+                else "it is damaged or not an embedding store: delete it (it is only a cache) "
+                "or set COMPARE_CACHE to another folder"
+            )
+            raise CompareError(f"cannot open the embedding store {self.path}: {exc}; {hint}") from None
+
+    def _setup(self) -> None:
+        # busy_timeout makes every statement wait for a writer instead of failing at once.
+        self._db.execute(f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}")
+        # Switching to WAL needs an exclusive lock, and SQLite may answer "database is
+        # locked" without calling the busy handler when several processes open a new
+        # store at the same moment; so retry the first-open steps for a while.
+        deadline = time.monotonic() + _BUSY_SECONDS
+        delay = 0.01
+        while True:
+            try:
+                mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
 
     def close(self) -> None:
         self._db.close()
@@ -90,13 +128,25 @@ class EmbeddingStore:
             (model, h, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
             for h, v in items.items()
         ]
-        # One transaction: either every vector of this batch lands, or none.
-        with self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        if not rows:
+            return
+        # One short write transaction: either every vector of this batch lands, or
+        # none. BEGIN IMMEDIATE takes the write lock up front (waiting up to
+        # busy_timeout), so two writers never deadlock on a lock upgrade.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
             self._db.executemany(
                 "INSERT OR REPLACE INTO embeddings (model, hash, dim, vector) VALUES (?, ?, ?, ?)",
                 rows,
             )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def integrity_check(self) -> str:
+        """SQLite's own check: 'ok' when the file is sound."""
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0]
 
     def count(self, model: str | None = None) -> int:
         if model is None:
