@@ -138,5 +138,177 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
     click.echo(str(output))
 
 
+def _validate_date(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import datetime
+    import re
+
+    if value is None or value == "":
+        return value
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+    return value
+
+
+@cli.command()
+@click.argument("slug")
+@click.option("--claim", "claim_src", required=True, metavar="SRC",
+              help="Claim document: a file, '-' for stdin, or an http(s) URL.")
+@click.option("--response", "response_src", required=True, metavar="SRC",
+              help="Response document: a file, '-' for stdin, or an http(s) URL.")
+@click.option("--title", default="", help="Title of the pair.")
+@click.option("--claimant", default="", help="Who made the claim.")
+@click.option("--respondent", default="", help="Who responded.")
+@click.option("--date", default="", callback=_validate_date, metavar="YYYY-MM-DD", help="Date of the response.")
+@click.option("--source", "sources", multiple=True, metavar="URL",
+              help="Where the texts come from (repeatable); fetched URLs are added automatically.")
+@click.option("--force", is_flag=True, help="Replace an existing pair, or add an exact duplicate.")
+@click.option("--encoding", default=None, metavar="ENC",
+              help="Encoding of the input files (default UTF-8), e.g. cp1252 or latin-1.")
+@corpus_option
+def add(slug: str, claim_src: str, response_src: str, title: str, claimant: str, respondent: str,
+        date: str, sources: tuple[str, ...], force: bool, encoding: str | None, corpus: Path | None) -> None:
+    """Add a claim/response pair to the corpus as SLUG.
+
+    \b
+    compare add doj-vs-kcna --claim claim.txt --response https://example.org/statement.html
+    cat response.txt | compare add my-pair --claim claim.txt --response -
+
+    The pair is written whole or not at all; an existing SLUG is kept unless --force.
+    Pages are fetched with a timeout (COMPARE_FETCH_TIMEOUT, default 20 s) and a
+    size limit (COMPARE_FETCH_MAX_BYTES, default 10 MB); HTML is reduced to its
+    article text.
+    """
+    from .corpus import Pair, add_pair, corpus_dir, validate_slug
+    from .fetch import read_source
+
+    validate_slug(slug)
+    if claim_src == "-" and response_src == "-":
+        raise CompareError("only one of --claim and --response can be '-' (stdin)")
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise CompareError(f"unknown encoding {encoding!r}: use a name such as utf-8 or cp1252") from None
+    root = corpus_dir(corpus)
+    if (root / slug).exists() and not force:
+        # Answer before fetching anything; add_pair checks again under its lock.
+        raise CompareError(f"pair {slug!r} already exists in {root}: pass --force to replace it")
+    claim = read_source(claim_src, "claim", encoding)
+    response = read_source(response_src, "response", encoding)
+    all_sources = list(dict.fromkeys([*sources, *(d.url for d in (claim, response) if d.url)]))
+    pair = Pair(slug=slug, claim=claim.text, response=response.text, title=title, claimant=claimant,
+                respondent=respondent, date=date or "", sources=all_sources)
+    result = add_pair(root, pair, force=force)
+    for warning in result.warnings:
+        click.echo(f"compare: warning: {warning}", err=True)
+    from .segment import segment
+
+    verb = "replaced" if result.replaced else "added"
+    click.echo(f"{verb} {result.path} ({len(segment(pair.claim))} claim sentences, "
+               f"{len(segment(pair.response))} response sentences)")
+
+
+@cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@corpus_option
+def list_cmd(fmt: str, corpus: Path | None) -> None:
+    """List the corpus pairs: slug, date, sentence counts, parties, title."""
+    from .corpus import corpus_dir, list_pairs
+    from .segment import segment
+
+    root = corpus_dir(corpus)
+    rows = []
+    for pair in list_pairs(root):
+        rows.append({
+            "slug": pair.slug,
+            "title": pair.title,
+            "claimant": pair.claimant,
+            "respondent": pair.respondent,
+            "date": pair.date,
+            "sources": list(pair.sources),
+            "added": pair.added,
+            "claim_sentences": len(segment(pair.claim)),
+            "response_sentences": len(segment(pair.response)),
+        })
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo(f"no pairs in corpus {root} (add one with `compare add`)", err=True)
+        return
+    table = [("SLUG", "DATE", "CLAIM", "RESP", "PARTIES", "TITLE")]
+    for r in rows:
+        parties = " / ".join(p for p in (r["claimant"], r["respondent"]) if p) or "-"
+        table.append((r["slug"], r["date"] or "-", str(r["claim_sentences"]),
+                      str(r["response_sentences"]), parties, r["title"] or "-"))
+    widths = [max(len(row[i]) for row in table) for i in range(5)]
+    for row in table:
+        cells = [row[i].rjust(widths[i]) if i in (2, 3) else row[i].ljust(widths[i]) for i in range(5)]
+        click.echo("  ".join(cells + [row[5]]).rstrip())
+
+
+@cli.command()
+@click.argument("text")
+@click.option("-n", "limit", type=click.IntRange(min=1), default=10, show_default=True, help="How many sentences to show.")
+@click.option("--pair", "pair_slug", metavar="SLUG", help="Search only this pair.")
+@click.option("--side", type=click.Choice(["claim", "response"]), help="Search only claims or only responses.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "plain"]), default="jsonl", show_default=True)
+@model_option
+@corpus_option
+def query(text: str, limit: int, pair_slug: str | None, side: str | None, fmt: str,
+          model: str | None, corpus: Path | None) -> None:
+    """The corpus sentences most similar to TEXT, best first.
+
+    One JSON object per line: {"pair", "side", "index", "text", "score"}, where
+    index is the sentence's position within its side of the pair. Sentences not
+    yet in the embedding store are embedded first (once).
+    """
+    from .corpus import corpus_dir, list_pairs, load_pair
+    from .embed import open_embedder
+    from .query import query as run_query
+
+    if not text.strip():
+        raise CompareError("the query text is empty: give a sentence to look for")
+    root = corpus_dir(corpus)
+    pairs = [load_pair(pair_slug, root)] if pair_slug else list_pairs(root)
+    if not pairs:
+        raise CompareError(f"no pairs in corpus {root}: add one with `compare add`, or pass --corpus")
+    embedder = open_embedder(model)
+    try:
+        hits = run_query(text, embedder, pairs, n=limit, side=side)
+    finally:
+        if embedder.store is not None:
+            embedder.store.close()
+    for hit in hits:
+        if fmt == "jsonl":
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+        else:
+            click.echo(f"{hit.score:.4f}  {hit.pair}  {hit.side} {hit.index}  {hit.text}")
+
+
+@cli.command()
+@click.argument("text_a")
+@click.argument("text_b")
+@model_option
+def similarity(text_a: str, text_b: str, model: str | None) -> None:
+    """Print the cosine similarity of TEXT_A and TEXT_B (e.g. 0.8123)."""
+    from .embed import open_embedder
+    from .query import similarity as run_similarity
+
+    embedder = open_embedder(model)
+    try:
+        score = run_similarity(text_a, text_b, embedder)
+    finally:
+        if embedder.store is not None:
+            embedder.store.close()
+    click.echo(f"{score:.4f}")
+
+
 def main() -> None:
     cli(prog_name="compare")

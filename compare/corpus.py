@@ -137,3 +137,257 @@ def list_pairs(root: Path) -> list[Pair]:
         ):
             pairs.append(load_pair(folder.name, root))
     return pairs
+
+
+# ---------------------------------------------------------------------------
+# Adding pairs: whole or not at all.
+#
+# A pair is written into a hidden temporary folder inside the corpus
+# (.tmp-SLUG-XXXXXX), every file fsynced, then renamed into place in one step.
+# Readers (list_pairs) skip hidden folders, so a process killed at any moment
+# leaves either the old corpus or the new pair, never half a pair. Stale
+# temporary folders are removed by later `add`s.
+
+TMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"
+STALE_SECONDS = 15 * 60
+_PAUSE_ENV = "COMPARE_TEST_PAUSE_AFTER_WRITE"
+
+
+def meta_json(meta: dict) -> str:
+    """meta.json as written: indent 2, sorted keys, UTF-8 text, trailing newline."""
+    return json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def now_iso() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def content_hash(text: str) -> str:
+    """Hash of a document with its whitespace normalized, for spotting duplicates."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class AddResult:
+    path: Path
+    replaced: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot fsync a folder; the rename is still atomic
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+class _CorpusLock:
+    """An exclusive flock on the corpus folder itself (no lock file to clean up).
+
+    Held only around the check-and-rename step of `add`, so concurrent adds never
+    both claim one slug or both miss each other's duplicate. The kernel drops it
+    when a process dies, so a killed `add` cannot leave it held.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_CorpusLock":
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: renames are still atomic, checks are best-effort
+            return self
+        self.fd = os.open(self.root, os.O_RDONLY)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    renameat2.restype = ctypes.c_int
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    import errno
+
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, getattr(errno, "ENOTSUP", errno.EINVAL)):
+        return False  # old kernel or a filesystem without the flag: fall back
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def cleanup_stale(root: Path, max_age: float = STALE_SECONDS) -> None:
+    """Remove temporary folders left by killed `add`s, once they are old enough.
+
+    A `.old-SLUG-*` folder (the previous version of a pair being replaced without
+    an atomic swap) is put back if its pair went missing, so nothing is lost.
+    """
+    import shutil
+    import time
+
+    if not root.is_dir():
+        return
+    now = time.time()
+    for entry in root.iterdir():
+        name = entry.name
+        if not (name.startswith(TMP_PREFIX) or name.startswith(OLD_PREFIX)) or not entry.is_dir():
+            continue
+        try:
+            if now - entry.stat().st_mtime < max_age:
+                continue
+            if name.startswith(OLD_PREFIX):
+                slug = name[len(OLD_PREFIX) :].rsplit("-", 2)[0]
+                if SLUG_RE.fullmatch(slug) and not (root / slug).exists():
+                    os.rename(entry, root / slug)
+                    continue
+            shutil.rmtree(entry)
+        except OSError:
+            pass  # another process got there first, or it is in use: leave it
+
+
+def _read_hashes(folder: Path) -> tuple[str | None, str | None]:
+    out = []
+    for name in (CLAIM_FILE, RESPONSE_FILE):
+        try:
+            out.append(content_hash((folder / name).read_bytes().decode("utf-8", "replace")))
+        except OSError:
+            out.append(None)
+    return out[0], out[1]
+
+
+def find_duplicates(root: Path, claim: str, response: str, exclude: str | None = None) -> tuple[list[str], list[str], list[str]]:
+    """Slugs of pairs with the same (claim and response, claim only, response only)."""
+    ch, rh = content_hash(claim), content_hash(response)
+    both, same_claim, same_response = [], [], []
+    if not root.is_dir():
+        return both, same_claim, same_response
+    for folder in sorted(root.iterdir()):
+        if folder.name == exclude or not SLUG_RE.fullmatch(folder.name) or not folder.is_dir():
+            continue
+        c, r = _read_hashes(folder)
+        if c == ch and r == rh:
+            both.append(folder.name)
+        elif c == ch:
+            same_claim.append(folder.name)
+        elif r == rh:
+            same_response.append(folder.name)
+    return both, same_claim, same_response
+
+
+def add_pair(root: Path, pair: Pair, force: bool = False) -> AddResult:
+    """Write PAIR into the corpus at ROOT as one atomic step.
+
+    Refuses an existing slug unless FORCE (which swaps the new folder in, then
+    removes the old one) and an exact duplicate of another pair unless FORCE;
+    a pair sharing only its claim or only its response is added with a warning.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    slug = validate_slug(pair.slug)
+    for what, text in (("claim", pair.claim), ("response", pair.response)):
+        if not text.strip():
+            raise CompareError(f"the {what} is empty: give a document with text in it")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CompareError(f"cannot create the corpus folder {root}: {exc.strerror}") from None
+    if not root.is_dir():
+        raise CompareError(f"the corpus path {root} is not a folder")
+    cleanup_stale(root)
+    final = root / slug
+    if final.exists() and not force:  # early answer; re-checked under the lock
+        raise CompareError(f"pair {slug!r} already exists in {root}: pass --force to replace it")
+
+    meta = pair.meta()
+    meta["added"] = meta.get("added") or now_iso()
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{slug}-", dir=root))
+    except OSError as exc:
+        raise CompareError(f"cannot write in the corpus folder {root}: {exc.strerror}") from None
+    result = AddResult(path=final)
+    try:
+        os.chmod(tmp, 0o755)
+        _write_file(tmp / CLAIM_FILE, pair.claim if pair.claim.endswith("\n") else pair.claim + "\n")
+        _write_file(tmp / RESPONSE_FILE, pair.response if pair.response.endswith("\n") else pair.response + "\n")
+        _write_file(tmp / META_FILE, meta_json(meta))
+        _fsync_dir(tmp)
+        pause = os.environ.get(_PAUSE_ENV)
+        if pause:  # test-only: widen the window between writing and renaming
+            time.sleep(float(pause))
+        with _CorpusLock(root):
+            both, same_claim, same_response = find_duplicates(root, pair.claim, pair.response, exclude=slug)
+            if both:
+                msg = f"the same claim and response are already in the corpus as {', '.join(both)}"
+                if not force:
+                    raise CompareError(msg + ": not added (pass --force to add it anyway)")
+                result.warnings.append(msg)
+            if same_claim:
+                result.warnings.append(f"the same claim is already in the corpus as {', '.join(same_claim)}")
+            if same_response:
+                result.warnings.append(f"the same response is already in the corpus as {', '.join(same_response)}")
+            if final.exists() or final.is_symlink():
+                if not force:
+                    raise CompareError(f"pair {slug!r} already exists in {root}: pass --force to replace it")
+                if final.is_symlink() or not final.is_dir():
+                    raise CompareError(f"{final} is not a pair folder: move it away first")
+                result.replaced = True
+                if _exchange(tmp, final):
+                    # tmp now holds the old version: the new one is in place.
+                    _fsync_dir(root)
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    import secrets
+
+                    old = root / f"{OLD_PREFIX}{slug}-{os.getpid()}-{secrets.token_hex(4)}"
+                    os.rename(final, old)  # put back by cleanup_stale if we die right here
+                    os.rename(tmp, final)
+                    _fsync_dir(root)
+                    shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.rename(tmp, final)
+                _fsync_dir(root)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CompareError(f"cannot write pair {slug!r} in {root}: {exc.strerror or exc}") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return result
