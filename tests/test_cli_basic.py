@@ -151,3 +151,15 @@ def test_help_does_not_import_torch():
 def test_python_m_compare_runs():
     proc = subprocess.run([sys.executable, "-m", "compare", "--help"], capture_output=True, text=True)
     assert proc.returncode == 0 and "match" in proc.stdout
+
+
+def test_uncached_hub_model_fails_fast_without_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    c, r = _files(tmp_path)
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r), "--model", "someorg/some-model"]))
+    assert "never downloads" in line
+    from compare.embed import _in_hub_cache
+
+    assert not _in_hub_cache("someorg/some-model")
+    (tmp_path / "hf" / "hub" / "models--someorg--some-model" / "snapshots").mkdir(parents=True)
+    assert _in_hub_cache("someorg/some-model")
