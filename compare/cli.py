@@ -107,18 +107,39 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @click.argument("slug", required=False)
 @click.option("--claim", "claim_file", help="Claim document (file or '-') instead of a corpus pair.")
 @click.option("--response", "response_file", help="Response document (file or '-').")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the HTML (default reports/SLUG.html).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the HTML (default reports/SLUG.html); with --all, the folder.")
+@click.option("--all", "all_pairs", is_flag=True, help="Write every corpus pair's report to DIR/SLUG.html and an index page DIR/index.html (needs -o DIR).")
 @corpus_option
 @model_option
 @threshold_option
 @split_option
 def report(slug: str | None, claim_file: str | None, response_file: str | None, output: Path | None,
-           corpus: Path | None, model: str | None, threshold: float | None, split: str) -> None:
-    """Write the side-by-side HTML report of corpus pair SLUG (or of --claim/--response)."""
+           all_pairs: bool, corpus: Path | None, model: str | None, threshold: float | None, split: str) -> None:
+    """Write the side-by-side HTML report of corpus pair SLUG (or of --claim/--response, or --all)."""
     from .align import match as do_match
-    from .corpus import Pair, corpus_dir, load_pair
-    from .report import render, write_atomic
+    from .corpus import Pair, corpus_dir, list_pairs, load_pair
+    from .report import render, write_all, write_atomic
 
+    if all_pairs:
+        if slug or claim_file or response_file:
+            raise CompareError("--all writes every corpus pair: give no SLUG, --claim or --response with it")
+        if output is None:
+            raise CompareError("--all needs a folder to write into: -o DIR")
+        if output.exists() and not output.is_dir():
+            raise CompareError(f"-o {output} is a file: with --all give a folder")
+        root = corpus_dir(corpus)
+        pairs = list_pairs(root)
+        if not pairs:
+            raise CompareError(f"corpus {root} has no pairs: add one with `compare add` or pass --corpus")
+        from .embed import open_embedder
+
+        embedder = open_embedder(model)  # one model for every pair
+        written = write_all(pairs, output, lambda p: do_match(
+            p.claim, p.response, threshold=threshold, split=split, embedder=embedder))
+        click.echo(str(written[0]))
+        return
+    if output is not None and output.is_dir():
+        raise CompareError(f"-o {output} is a folder: give a file name such as {output / 'report.html'} (or use --all)")
     if slug and (claim_file or response_file):
         raise CompareError("give either a corpus SLUG or --claim and --response, not both")
     if slug:
