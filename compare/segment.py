@@ -545,6 +545,8 @@ def _decide(text: str, sent_start: int, c: _Cluster, b: int, rules: _Rules) -> i
         kind = "general"
     if digit or not upper:
         # "p. 55", "No. 5", "Jan. 5"; but "in 2019. 2020 was" ends.
+        # ("number" abbreviations only count as such before a number:
+        # "Did they agree? No. They left." ends after "No.")
         return None if kind or len(word) == 1 else c.end
     if len(word) == 1 and word.isupper():
         # An initial ("Jonas E. Smith") unless it is the pronoun or a letter
@@ -556,7 +558,7 @@ def _decide(text: str, sent_start: int, c: _Cluster, b: int, rules: _Rules) -> i
         return None
     if kind in ("title", "nonfinal"):
         return None
-    if kind is not None:
+    if kind == "general":
         if _next_word(text, k) in rules.starters and _has_words(
             text, sent_start, c.start, _MIN_WORDS_BEFORE_ABBREVIATION_END
         ):
