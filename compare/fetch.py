@@ -157,7 +157,7 @@ def _extract_article(data: bytes, charset: str | None, label: str) -> str:
     except ImportError:
         raise CompareError("trafilatura is not installed: run scripts/setup.sh (or pip install trafilatura)") from None
     try:
-        text = trafilatura.extract(html, include_comments=False, include_tables=False, favor_recall=True)
+        text = trafilatura.extract(html, include_comments=False, include_tables=False)
     except Exception as exc:  # the extractor raises many kinds on odd markup
         text = None
         print(f"compare: article extraction failed for {label}: {exc}", file=sys.stderr)
