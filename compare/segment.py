@@ -553,13 +553,13 @@ def _decide(text: str, sent_start: int, c: _Cluster, b: int, rules: _Rules) -> i
         # after a lower-case word and before a typical sentence starter.
         prev = _word_before(text, _skip_back_space(text, c.start - 1), rules)
         if prev and prev[0].islower():
-            if word == "I" or _next_word(text, k) in rules.starters:
+            if word == "I" or _starts_sentence(text, k, rules):
                 return c.end
         return None
     if kind in ("title", "nonfinal"):
         return None
     if kind == "general":
-        if _next_word(text, k) in rules.starters and _has_words(
+        if _starts_sentence(text, k, rules) and _has_words(
             text, sent_start, c.start, _MIN_WORDS_BEFORE_ABBREVIATION_END
         ):
             return c.end
@@ -591,6 +591,15 @@ def _skip_back_space(text: str, i: int) -> int:
     while i >= limit and i >= 0 and text[i].isspace():
         i -= 1
     return i + 1
+
+
+def _starts_sentence(text: str, k: int, rules: _Rules) -> bool:
+    """Is the word at ``k`` a typical sentence starter or a title ("Gen.")?"""
+    word = _next_word(text, k)
+    if word in rules.starters:
+        return True
+    end = k + len(word)
+    return end < len(text) and text[end] == "." and rules.abbreviations.get(word.lower()) == "title"
 
 
 def _next_word(text: str, k: int) -> str:
