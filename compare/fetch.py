@@ -85,10 +85,18 @@ def fetch_url(url: str, what: str, encoding: str | None = None,
     if not parts.hostname:
         raise CompareError(f"cannot fetch {what} URL {url}: it has no host name")
 
+    class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            target = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme.lower()
+            if target not in ("http", "https"):
+                raise CompareError(f"{what} URL {url} redirected to a non-http(s) address: {newurl}")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(_HttpOnlyRedirects)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.1"})
     deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
+        with opener.open(request, timeout=timeout) as resp:
             final_scheme = urllib.parse.urlsplit(resp.geturl()).scheme.lower()
             if final_scheme not in ("http", "https"):
                 raise CompareError(f"{what} URL {url} redirected to a non-http(s) address")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compare.cli import cli
 from compare.corpus import (
@@ -313,6 +315,33 @@ def test_stale_temp_folders_are_cleaned_and_fresh_ones_kept(docs, corpus):
     assert [p.slug for p in list_pairs(corpus)] == ["p"]
 
 
+def test_force_without_atomic_swap(docs, corpus, tmp_path, monkeypatch):
+    # Where renameat2(RENAME_EXCHANGE) is missing, --force moves the old pair aside first.
+    monkeypatch.setattr("compare.corpus._exchange", lambda a, b: False)
+    c, r = docs
+    assert add(corpus, "p", c, r, "--title", "first").exit_code == 0
+    other = tmp_path / "other.txt"
+    other.write_text("A different response altogether.\n", encoding="utf-8")
+    result = add(corpus, "p", c, other, "--title", "second", "--force")
+    assert result.exit_code == 0, result.output
+    assert load_pair("p", corpus).title == "second"
+    assert [p.name for p in corpus.iterdir()] == ["p"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=0, max_size=90))
+def test_any_accepted_slug_is_a_plain_child_folder(slug):
+    try:
+        validate_slug(slug)
+    except CompareError:
+        return
+    root = Path("/corpus")
+    target = root / slug
+    assert target.parent == root and target.name == slug
+    assert not slug.startswith((".", "-")) and "/" not in slug and "\\" not in slug
+    assert slug == slug.lower() and 1 <= len(slug) <= 80
+
+
 def test_interrupted_replacement_is_put_back(corpus):
     # A replacement killed between moving the old pair aside and moving the new
     # one in (possible only without an atomic swap) loses nothing.
@@ -401,6 +430,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404, "Not Found")
             return
         status, ctype, body, delay, send_length = route
+        if status in (301, 302):
+            self.send_response(status)
+            self.send_header("Location", ctype)
+            self.end_headers()
+            return
         if delay:
             time.sleep(delay)
         try:
@@ -431,6 +465,9 @@ def server(monkeypatch):
         "/big-unsized.txt": (200, "text/plain", b"Word. " * 50_000, 0, False),
         "/slow.txt": (200, "text/plain", RESPONSE.encode(), 3, True),
         "/image.png": (200, "image/png", b"\x89PNG\r\n\x1a\n\x00\x00", 0, True),
+        "/moved": (302, "/statement.txt", b"", 0, True),
+        "/to-file": (302, "file:///etc/passwd", b"", 0, True),
+        "/to-ftp": (302, "ftp://127.0.0.1/x.txt", b"", 0, True),
     }
     handler = type("Handler", (_Handler,), {"routes": routes})
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -528,6 +565,18 @@ def test_non_http_schemes_are_refused(docs, corpus, url):
     result = add(corpus, "scheme", c, url)
     assert result.exit_code == 1
     assert "only http:// and https://" in result.output
+
+
+def test_redirects_are_followed_only_to_http(server, corpus):
+    result = add(corpus, "moved", server + "/moved", "-", input="A response.\n")
+    assert result.exit_code == 0, result.output
+    assert load_pair("moved", corpus).claim == RESPONSE
+    for path in ("/to-file", "/to-ftp"):
+        result = add(corpus, "elsewhere", server + path, "-", input="A response.\n")
+        assert result.exit_code == 1
+        assert "non-http(s)" in result.output or "is not allowed" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert not (corpus / "elsewhere").exists()
 
 
 def test_unreachable_host_is_one_line(docs, corpus, monkeypatch):
