@@ -72,7 +72,7 @@ def embed_texts(embedder, texts: Sequence[str], chunk: int = CHUNK) -> np.ndarra
     found: dict[str, np.ndarray] = store.get_many(embedder.name, hashes) if store else {}
     todo = [(h, t) for h, t in zip(hashes, unique) if h not in found]
     if todo:
-        show = bool(getattr(embedder, "progress", False)) and len(todo) > chunk
+        show = bool(getattr(embedder, "progress", False)) and len(todo) > 64
         saved = getattr(embedder, "progress", False)
         embedder.progress = False  # one outer bar, not one per chunk
         try:

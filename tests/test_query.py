@@ -195,8 +195,10 @@ def test_embed_texts_commits_in_chunks(tmp_path):
 
 def test_embed_texts_shows_one_bar_when_asked(capsys):
     embedder = Embedder(FakeModel(), EmbeddingStore(), progress=True)
-    embed_texts(embedder, [f"text {i}" for i in range(40)], chunk=8)
-    assert "embedding 40 sentences" in capsys.readouterr().err
+    embed_texts(embedder, [f"text {i}" for i in range(100)], chunk=8)
+    assert "embedding 100 sentences" in capsys.readouterr().err
+    embed_texts(embedder, [f"few {i}" for i in range(10)], chunk=8)
+    assert capsys.readouterr().err == ""  # too few to be worth a bar
     assert embedder.progress is True  # restored
 
 
