@@ -4,6 +4,11 @@ Rows are keyed by (model, sha256 of the text), so vectors of different models
 never mix and an unchanged sentence is never embedded twice. WAL mode and
 short transactions let several `compare` processes read and write at once;
 a process killed mid-write leaves the previous committed state intact.
+Every connection waits for a busy writer (busy_timeout) instead of failing, and
+the first-open steps (switching a new file to WAL, creating the table) are
+retried, because SQLite can report "database is locked" there without waiting.
+synchronous=NORMAL keeps the file sound through crashes; a power cut may only
+drop the last few committed batches, which are recomputed on the next run.
 """
 
 from __future__ import annotations
