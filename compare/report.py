@@ -104,10 +104,15 @@ def evidence_value(value: Any) -> str:
         return ", ".join(evidence_value(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {evidence_value(v)}" for k, v in value.items())
-    try:  # numpy scalars and friends
-        return evidence_value(value.item())
-    except AttributeError:
-        return str(value)
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return evidence_value(value.tolist())
+    return str(value)
+
+
+def snippet(text: str, limit: int = 80) -> str:
+    """The start of a sentence, for tooltips."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def script_json(data: Any) -> Markup:
@@ -239,7 +244,9 @@ def _heatmap(alignment: Alignment, responses: list[ResponseView]) -> Heatmap | N
             cells.append(HeatCell(
                 x=left + ci * cell, y=top + ri * cell,
                 fill=_mix((v - low) / span) if math.isfinite(v) else "#ffffff",
-                title=f"R{ri} × C{ci}: similarity {value} ({what})",
+                title=(f"R{ri} × C{ci}: similarity {value} ({what})\n"
+                       f"R{ri}: {snippet(alignment.responses[ri].text)}\n"
+                       f"C{ci}: {snippet(alignment.claims[ci].text)}"),
                 chosen=mark, strength=chosen.get((ri, ci), ""),
             ))
     step_c = 1 if cell >= 16 else max(1, math.ceil(16 / cell))
@@ -317,6 +324,14 @@ def _sources(pair: Pair) -> list[tuple[str, str | None]]:
     return [(str(s), safe_url(s)) for s in (pair.sources or [])]
 
 
+def _data(alignment: Alignment, pair: Pair) -> dict[str, Any] | None:
+    """The alignment as JSON-ready data, embedded so the page carries its own numbers."""
+    try:
+        return alignment.to_dict() | {"pair": pair.meta() | {"slug": pair.slug}}
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -354,7 +369,7 @@ def context(alignment: Alignment, pair: Pair, generated: str | None = None) -> d
         "bands": [(s, t + STRENGTH_MARGINS[s]) for s in STRENGTHS],
         "threshold": t,
         "generated": generated or _now(),
-        "data": alignment.to_dict() | {"pair": pair.meta() | {"slug": pair.slug}},
+        "data": _data(alignment, pair),
         # kept for templates written against the first version
         "n_claims": summary.n_claims,
         "n_responses": summary.n_responses,

@@ -197,6 +197,7 @@ def test_heatmap_cells_have_tooltips_and_chosen_marks(demo):
     assert len(cells) == 9
     titles = [c.find("title").text for c in cells]
     assert titles[0].startswith("R0 × C0: similarity 0.90") and "chosen link, strong" in titles[0]
+    assert "R0: No domains were ever seized." in titles[0] and "C0: The agency seized 17 web domains." in titles[0]
     assert "not chosen" in titles[1]
     chosen = list(heat.find_all("rect", cls="chosen"))
     assert sorted(c.attrs["data-strength"] for c in chosen) == ["strong", "weak"]
@@ -411,6 +412,7 @@ def test_strength_bands_and_evidence_values():
         ["strong", "strong", "moderate", "weak", "none", "none"]
     assert evidence_value(np.float32(0.5)) == "0.5"
     assert evidence_value([1, "a", None]) == "1, a, null"
+    assert evidence_value(np.array([0.25, 0.5])) == "0.25, 0.5"
 
 
 # --- the CLI: --all and its errors -----------------------------------------------------
