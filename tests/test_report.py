@@ -491,3 +491,30 @@ def test_seed_report_renders_with_real_corpus(tmp_path, fake_model):
     n_unanswered = len(list(doc.find_all("li", cls="unanswered")))
     shown = [n for n in doc.iter() if n.attrs.get("data-count") == "unanswered"][0].text
     assert int(shown) == n_unanswered and n_claims > 10
+
+
+# --- property: whatever the text, it comes back as the same text and adds no markup -----
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PIECES = list("<>&\"'/=!-[]`;:() abcXYZ019\u2028é") + ["</script>", "<!--", "-->", "javascript:", "{{", "{%", "]]>",
+                                                       "<img src=x onerror=alert(1)>", "&amp;", "&#60;"]
+NASTY = st.lists(st.sampled_from(PIECES), min_size=1, max_size=25).map("".join).filter(lambda s: s.strip())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=NASTY, claim=NASTY, response=NASTY)
+def test_any_text_round_trips_as_text(title, claim, response):
+    alignment = make_alignment([claim], [response], [[0.9]])
+    pair = Pair(slug="p", claim="", response="", title=title, claimant=claim, respondent=response,
+                sources=[title])
+    html = render(alignment, pair, generated="now")
+    doc = Tree(html).root
+    assert {n.tag for n in doc.iter()} <= ALLOWED_TAGS
+    assert len(list(doc.find_all("script"))) == 2
+    assert doc.find("h1").text == title
+    assert doc.find("li", id="c0").find("span", cls="text").text == claim
+    assert doc.find("li", id="r0").find("span", cls="text").text == response
+    data = [s for s in doc.find_all("script") if s.attrs.get("type") == "application/json"][0].text
+    assert json.loads(data)["pair"]["title"] == title
