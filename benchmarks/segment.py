@@ -276,6 +276,11 @@ def speed(seed: int, sizes_mb: list[int], pysbd_budget: float) -> None:
           f"{'' if PAIRS.exists() else ' (shared pairs absent: own sentences only)'}")
     print(f"  {'size':>6}  {'segmenter':<20} {'sentences':>10} {'seconds':>8} {'sent/s':>10} {'MB/s':>7}  ratio")
     rate: dict[str, float] = {}  # seconds per character of the last run
+    # Warm up: load rule files, compile patterns, so the first size is not penalised.
+    warm = news_corpus(20_000, seed)
+    _compare(warm)
+    for _, fn in runs:
+        fn(warm)
     for mb in sizes_mb:
         text = news_corpus(mb * 1_000_000, seed)
         n_c, t_c = _time(_compare, text)

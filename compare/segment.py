@@ -56,6 +56,7 @@ _MIN_WORDS_BEFORE_ABBREVIATION_END = 4
 _DOTTED_ACRONYM = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
 _CAPITAL_DOTS = re.compile(r"(?:[A-Z]\.)+")
 _WORD = re.compile(r"\S+")
+_MARKDOWN_HEADING = re.compile(r"#{1,6}(?:\s|$)")
 
 
 # --------------------------------------------------------------------------
@@ -233,6 +234,7 @@ def _units(text: str, lines: list[tuple[int, int, int]], rules: _Rules) -> list[
             not units
             or breaks >= 2
             or is_list
+            or _MARKDOWN_HEADING.match(text, s, e) is not None
             or (prev_kind in ("heading", "list") and not continues)
         )
         if new_unit:
@@ -270,7 +272,7 @@ def _is_heading(text: str, s: int, e: int, rules: _Rules) -> bool:
     """A short line in title case that does not end like a sentence."""
     if e - s > _MAX_HEADING_CHARS:
         return False
-    if text.startswith("#", s):
+    if _MARKDOWN_HEADING.match(text, s, e):
         return True
     if _ends_terminated(text, s, e, rules):
         return False
