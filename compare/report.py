@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from .align import Alignment
 from .corpus import Pair
+from .errors import CompareError
 
 STRENGTHS = ("strong", "moderate", "weak")
 #: A link is "strong" at threshold + 0.25 or more, "moderate" at + 0.10, else "weak".
@@ -422,7 +423,10 @@ def write_all(pairs: Iterable[Pair], out_dir: Path, align_pair, generated: str |
     generated = generated or _now()
     entries, written = [], []
     for pair in pairs:
-        alignment = align_pair(pair)
+        try:
+            alignment = align_pair(pair)
+        except CompareError as exc:
+            raise CompareError(f"pair {pair.slug}: {exc}") from None
         path = out_dir / f"{pair.slug}.html"
         write_atomic(path, render(alignment, pair, generated))
         written.append(path)
