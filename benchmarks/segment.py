@@ -43,6 +43,15 @@ from compare import segment  # noqa: E402
 Segmenter = Callable[[str], list[str]]
 
 
+def _version(dist: str) -> str:
+    try:
+        from importlib.metadata import version
+
+        return version(dist)
+    except Exception:  # not installed as a distribution: no version to show
+        return ""
+
+
 # --------------------------------------------------------------------------
 # Candidates
 
@@ -58,11 +67,10 @@ def _candidates() -> dict[str, Segmenter]:
         import pysbd
 
         seg = pysbd.Segmenter(language="en", clean=False)
-        out[f"pySBD {getattr(pysbd, '__version__', '')}".strip()] = lambda t: [s.strip() for s in seg.segment(t)]
+        out[f"pySBD {_version('pysbd')}".strip()] = lambda t: [s.strip() for s in seg.segment(t)]
     except ImportError:
         print("(pySBD not installed: skipped)")
     try:
-        import syntok
         import syntok.segmenter as syntok_segmenter
 
         def _syntok(t: str) -> list[str]:
@@ -72,13 +80,13 @@ def _candidates() -> dict[str, Segmenter]:
                 for sent in para
             ]
 
-        out[f"syntok {getattr(syntok, '__version__', '')}".strip()] = _syntok
+        out[f"syntok {_version('syntok')}".strip()] = _syntok
     except ImportError:
         print("(syntok not installed: skipped)")
     try:
         import sentencex
 
-        out["sentencex"] = lambda t: [s.strip() for s in sentencex.segment("en", t)]
+        out[f"sentencex {_version('sentencex')}".strip()] = lambda t: [s.strip() for s in sentencex.segment("en", t)]
     except ImportError:
         print("(sentencex not installed: skipped)")
     return out
