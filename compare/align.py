@@ -2,20 +2,57 @@
 
 `align` is pure (sentences and vectors in, an Alignment out); `match` is the
 public entry point that segments, embeds through the cache and aligns.
+
+How a link is made (docs/method.md has the details and the figures):
+
+1. Evidence per (response sentence, claim sentence): the model cosine,
+   standardized over the pair's own matrix; IDF-weighted term overlap computed
+   within the pair; and the IDF mass of shared *specific* terms (numbers,
+   acronyms, names, quoted phrases). A fitted linear combination gives a logit
+   per cell, a softmax over claims a choice distribution per response sentence.
+2. Context: a response tends to keep answering the same claim for several
+   sentences, especially inside a paragraph, and peer-review rebuttals walk
+   through the review in order. A hidden-Markov sequence model expresses this;
+   forward-backward gives context-aware choice probabilities. Whether the
+   document behaves like that is decided from the document itself: the
+   sequence model and an order-free model are weighed by how well each
+   explains the evidence (their likelihoods), and their posteriors mixed.
+3. Abstention: a small logistic model turns the chosen claim's evidence,
+   relative to the document's own score distribution, into the probability
+   that the sentence answers that claim at all. That probability is
+   `Link.score`; the link is made when it reaches the threshold.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
 
 import numpy as np
 
+from . import decode
 from .errors import CompareError
+from .evidence import lexical
 from .segment import Sentence, segment
 
-DEFAULT_THRESHOLD = 0.35
+#: Link.score is an estimated probability (0..1, equal prior odds of "answers
+#: this claim" and "answers no specific claim") that the response sentence
+#: answers the chosen claim; a link is made when score >= threshold.
+DEFAULT_THRESHOLD = 0.4
 TOP_K = 3
+
+# Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ for the
+# link model); never on DISAPERE test. Order as in decode.FEATURES.
+CHOICE_WEIGHTS = (0.935, 2.996, 1.442)  # cosine_z, lexical, specific
+SHARPNESS = 2.0  # emission = softmax(SHARPNESS * choice logit)
+STAY_IN_PARAGRAPH = 0.85  # P(next sentence answers the same claim), same paragraph
+STAY_ACROSS_PARAGRAPHS = 0.2  # ... after a paragraph break
+FORWARD = 0.1  # P(moving on to the next claims in order)
+EVIDENCE_TEMPERATURE = 3.0  # log-likelihood difference that shifts sequence vs order-free
+LINK_FEATURES = ("context_gain", "cosine", "cosine_z", "lexical", "specific", "row_rank", "log_words")
+LINK_WEIGHTS = (3.185, 2.278, -1.048, 2.484, 0.588, 3.146, 0.596)
+LINK_BIAS = -4.912
 
 
 @dataclass(frozen=True)
@@ -73,6 +110,86 @@ class Alignment:
         return [l.response for l in self.links if l.claim == claim]
 
 
+@dataclass
+class Analysis:
+    """Every intermediate matrix of one pair (responses x claims unless noted)."""
+
+    cosine: np.ndarray
+    features: np.ndarray  # (responses, claims, len(decode.FEATURES))
+    independent: np.ndarray  # choice probabilities, each sentence on its own
+    context: np.ndarray  # choice probabilities given the whole response
+    sequence_weight: float  # 0..1: how much the document follows a sequence
+    best: np.ndarray  # (responses,) chosen claim per sentence
+    link_features: np.ndarray  # (responses, len(LINK_FEATURES))
+    link_logit: np.ndarray  # (responses,)
+    combined: np.ndarray  # final score of every cell, 0..1
+    shared: list  # shared terms per cell (rarest first)
+
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
+
+
+def analyse(
+    claim_texts: Sequence[str],
+    response_texts: Sequence[str],
+    claim_vectors: np.ndarray,
+    response_vectors: np.ndarray,
+    paragraph_starts: Sequence[bool] | None = None,
+) -> Analysis:
+    """All the evidence and decisions for one non-empty pair; pure."""
+    n_r, n_c = len(response_texts), len(claim_texts)
+    cos = np.asarray(response_vectors, np.float64) @ np.asarray(claim_vectors, np.float64).T
+    lex = lexical(list(claim_texts), list(response_texts))
+    feats = decode.pair_features(cos, lex.overlap, lex.specific)
+    logits = feats @ np.asarray(CHOICE_WEIGHTS)
+    independent = decode.softmax(logits)
+    emission = decode.softmax(SHARPNESS * logits)
+    if paragraph_starts is None:
+        paragraph_starts = [True] * n_r
+    stay_in = decode.transitions(n_c, STAY_IN_PARAGRAPH, FORWARD, reach=1.0)
+    stay_out = decode.transitions(n_c, STAY_ACROSS_PARAGRAPHS, FORWARD, reach=1.0)
+    steps = [stay_out if paragraph_starts[r + 1] else stay_in for r in range(n_r - 1)]
+    seq_post, seq_ll = decode.posterior(emission, steps, loglik=True)
+    flat_post, flat_ll = decode.posterior(emission, np.full((n_c, n_c), 1.0 / n_c), loglik=True)
+    weight = float(_sigmoid((seq_ll - flat_ll) / EVIDENCE_TEMPERATURE))
+    context = weight * seq_post + (1 - weight) * flat_post
+    best = context.argmax(axis=1)
+    rows = np.arange(n_r)
+    row_max = cos.max(axis=1)
+    rank = (np.argsort(np.argsort(row_max)) + 0.5) / n_r  # 0..1 within the document
+    words = np.array([len(re.findall(r"\w+", t)) for t in response_texts], dtype=np.float64)
+    link_features = np.stack(
+        [
+            context[rows, best] - 1.0 / n_c,  # above chance
+            cos[rows, best],
+            feats[rows, best, 0],
+            lex.overlap[rows, best],
+            lex.specific[rows, best],
+            rank,
+            np.log1p(words),
+        ],
+        axis=1,
+    )
+    link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
+    ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
+    combined = _sigmoid(link_logit[:, None] + ratio)
+    return Analysis(cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared)
+
+
+def _evidence(an: Analysis, r: int, c: int) -> dict[str, Any]:
+    return {
+        "cosine": round(float(an.cosine[r, c]), 3),
+        "cosine_z": round(float(an.features[r, c, 0]), 2),
+        "lexical": round(float(an.features[r, c, 1]), 3),
+        "specific": round(float(an.features[r, c, 2]), 3),
+        "shared_terms": list(an.shared[r][c][:5]),
+        "alone": round(float(an.independent[r, c]), 3),
+        "context": round(float(an.context[r, c]), 3),
+        "order": round(an.sequence_weight, 3),
+    }
+
+
 def align(
     claims: list[Sentence],
     responses: list[Sentence],
@@ -81,30 +198,49 @@ def align(
     *,
     model: str,
     threshold: float = DEFAULT_THRESHOLD,
+    paragraph_starts: Sequence[bool] | None = None,
 ) -> Alignment:
-    """Best claim per response sentence by cosine; below threshold answers none."""
-    if len(claims) and len(responses):
-        sim = np.asarray(response_vectors @ claim_vectors.T, dtype=np.float64)
-    else:
+    """Choose a claim (or none) for every response sentence; pure.
+
+    paragraph_starts: per response sentence, whether it opens a paragraph
+    (unknown: every sentence is treated as its own paragraph).
+    `Alignment.similarity` holds the final combined score of every cell
+    (responses x claims, 0..1), the scale `threshold` applies to.
+    """
+    if not (len(claims) and len(responses)):
         sim = np.zeros((len(responses), len(claims)))
+        links = [Link(response=r, claim=None, score=0.0, candidates=[]) for r in range(len(responses))]
+        return Alignment(model, threshold, claims, responses, links, list(range(len(claims))), similarity=sim)
+    an = analyse(
+        [s.text for s in claims], [s.text for s in responses], claim_vectors, response_vectors, paragraph_starts
+    )
+    sim = an.combined
     links: list[Link] = []
     for r in range(len(responses)):
-        order = np.argsort(-sim[r], kind="stable")[:TOP_K] if len(claims) else []
+        order = np.argsort(-sim[r], kind="stable")[:TOP_K]
         candidates = [Candidate(int(c), float(sim[r, c])) for c in order]
-        best = candidates[0] if candidates else None
-        chosen = best.claim if best and best.score >= threshold else None
+        best = candidates[0]
+        chosen = best.claim if best.score >= threshold else None
         links.append(
             Link(
                 response=r,
                 claim=chosen,
-                score=best.score if best else 0.0,
+                score=best.score,
                 candidates=candidates,
-                evidence={"cosine": round(best.score, 4)} if best else {},
+                evidence=_evidence(an, r, best.claim),
             )
         )
     answered = {l.claim for l in links if l.claim is not None}
     unanswered = [i for i in range(len(claims)) if i not in answered]
     return Alignment(model, threshold, claims, responses, links, unanswered, similarity=sim)
+
+
+def paragraph_starts(text: str, sentences: Sequence[Sentence]) -> list[bool]:
+    """Whether each sentence opens a paragraph (a line break before it)."""
+    out = []
+    for i, s in enumerate(sentences):
+        out.append(i == 0 or "\n" in text[sentences[i - 1].end : s.start])
+    return out
 
 
 def match(
@@ -135,4 +271,5 @@ def match(
         vectors[len(claims) :],
         model=embedder.name,
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+        paragraph_starts=paragraph_starts(response, responses),
     )
