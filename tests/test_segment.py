@@ -19,6 +19,9 @@ PAIR = SHARED / "eval" / "pairs" / "00-dprk-it-workers.json"
 GOLDEN = SHARED / "eval" / "golden_rules_en.json"
 
 
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+
+
 def texts(doc: str, split: str = "sentences") -> list[str]:
     return [s.text for s in segment(doc, split)]
 
@@ -32,7 +35,12 @@ def check_offsets(doc: str, sentences: list[Sentence]) -> None:
         assert not doc[s.start].isspace() and not doc[s.end - 1].isspace(), s
         # Repairs only ever delete whitespace; otherwise text is the span with
         # whitespace runs collapsed.
-        assert s.text.replace(" ", "") == "".join(doc[s.start:s.end].split()), s
+        span = doc[s.start:s.end]
+        collapsed = " ".join(span.split())
+        assert s.text.replace(" ", "") == collapsed.replace(" ", ""), s
+        assert s.text.count(" ") <= collapsed.count(" "), s
+        if not any(ch in span for ch in _LINE_BREAKS):
+            assert s.text == collapsed, s  # repairs happen only across line breaks
         assert s.text == s.text.strip() and "  " not in s.text, s
         pos = s.end
     assert doc[pos:].strip() == ""
@@ -142,6 +150,17 @@ def test_lines_mode_is_one_sentence_per_non_blank_line() -> None:
     check_offsets(doc, sentences)
 
 
+def test_rules_are_loaded_from_package_data() -> None:
+    from compare.segment import _rules
+
+    rules = _rules()
+    assert rules.abbreviations["mr"] == "title"
+    assert rules.abbreviations["inc"] == "general"
+    assert "u.s" in rules.dotted
+    assert "How" in rules.starters
+    assert _rules() is rules  # loaded once
+
+
 def test_sentence_is_frozen() -> None:
     s = segment("One.")[0]
     with pytest.raises(AttributeError):
@@ -195,6 +214,26 @@ def test_title_line_without_punctuation_does_not_swallow_next_line() -> None:
         "Written by Published",
         "In a statement, it said so.",
     ]
+
+
+def test_title_after_company_suffix_starts_a_sentence() -> None:
+    doc = "The deal went to Tarrow Corp. Gen. Brandt signed it."
+    assert texts(doc) == ["The deal went to Tarrow Corp.", "Gen. Brandt signed it."]
+
+
+def test_short_fragment_before_time_abbreviation_is_not_a_sentence() -> None:
+    doc = "By 9 p.m. Mrs. Lind had left. The talks ran until 11 p.m. Dr. Vance stayed."
+    assert texts(doc) == ["By 9 p.m. Mrs. Lind had left.", "The talks ran until 11 p.m.", "Dr. Vance stayed."]
+
+
+def test_spaced_ellipsis_after_full_stop_opens_next_sentence() -> None:
+    doc = "The plan was dropped. . . . Nobody asked why."
+    assert texts(doc) == ["The plan was dropped.", ". . . Nobody asked why."]
+
+
+def test_bracketed_ellipsis_is_an_omission() -> None:
+    doc = 'He wrote that "the deal [...] Was never real" in 2020.'
+    assert texts(doc) == [doc]
 
 
 def test_long_token_before_period_is_not_an_abbreviation() -> None:
