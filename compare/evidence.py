@@ -24,7 +24,7 @@ STOPWORDS = frozenset(
     ourselves out over own same she should so some such than that the their theirs them
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
-    may might must shall us said says say also one two new its it's s t
+    may might must shall us said says say also one two new its it's s t mr mrs ms dr
     """.split()
 )
 
@@ -73,7 +73,7 @@ def terms(text: str) -> Terms:
         if is_acronym or is_name:
             specific.add(key)
     for q in _QUOTED.finditer(text):
-        phrase = " ".join(_stem(w.lower()) for w in _TOKEN.findall(q.group(1)))
+        phrase = " ".join(_stem(w.lower()) for w in _TOKEN.findall(q.group(1)) if w.lower() not in STOPWORDS)
         if len(phrase.split()) >= 2:
             key = "“" + phrase + "”"
             words.add(key)
@@ -82,8 +82,15 @@ def terms(text: str) -> Terms:
 
 
 def _after_sentence_break(text: str, pos: int) -> bool:
+    """Whether a capital at pos may just be a sentence start (then it is no name)."""
     before = text[:pos].rstrip(" \"'“‘([")
-    return not before or before[-1] in ".!?:;\n"
+    if not before:
+        return True
+    if before[-1] == ".":
+        # "Mr. Ortega", "U.S. Navy": a short capitalized abbreviation is no sentence end.
+        word = re.findall(r"[\w.]*$", before[:-1])[0]
+        return not (word[:1].isupper() and len(word.replace(".", "")) <= 3)
+    return before[-1] in "!?:;\n"
 
 
 @dataclass

@@ -11,6 +11,20 @@ def _wrap(text: str, indent: str, width: int = 88) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
 
 
+def _why(evidence: dict) -> str:
+    """One line of the evidence behind the best candidate."""
+    parts = []
+    if "cosine" in evidence:
+        parts.append(f"cosine {evidence['cosine']:.2f}")
+    if evidence.get("lexical"):
+        parts.append(f"word overlap {evidence['lexical']:.2f}")
+    if evidence.get("shared_terms"):
+        parts.append("shared: " + ", ".join(evidence["shared_terms"]))
+    if "context" in evidence:
+        parts.append(f"in context {evidence['context']:.2f} (alone {evidence.get('alone', 0):.2f})")
+    return "; ".join(parts)
+
+
 def render_text(alignment: Alignment) -> str:
     lines: list[str] = []
     answered = len(alignment.claims) - len(alignment.unanswered)
@@ -31,6 +45,9 @@ def render_text(alignment: Alignment) -> str:
         others = ", ".join(f"C{c.claim} {c.score:.2f}" for c in link.candidates)
         if others:
             lines.append(f"     candidates: {others}")
+        why = _why(link.evidence)
+        if why:
+            lines.append(_wrap(f"why: {why}", "     "))
     if alignment.unanswered:
         lines.append("")
         lines.append("Unanswered claims:")

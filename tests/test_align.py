@@ -1,0 +1,163 @@
+"""Behaviour of the matcher: thresholds, abstention, evidence, context, JSON."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from compare import decode
+from compare.align import DEFAULT_THRESHOLD, align, match
+from compare.evidence import lexical, terms
+from compare.segment import Sentence
+
+CLAIM = (
+    "The agency seized 17 web domains used by the scheme. "
+    "The company paid $5 million in fines to regulators. "
+    "Investigators interviewed 31 former employees in Texas. "
+    "The board approved the merger last spring."
+)
+RESPONSE = (
+    "We never paid any fines to regulators.\n"
+    "Lovely sunny weather, honestly.\n"
+    "None of the 17 domains belonged to us."
+)
+
+
+def _sentences(texts):
+    out, pos = [], 0
+    for t in texts:
+        out.append(Sentence(t, pos, pos + len(t)))
+        pos += len(t) + 1
+    return out
+
+
+def _unit(rows):
+    m = np.asarray(rows, dtype=np.float32)
+    return m / np.linalg.norm(m, axis=1, keepdims=True)
+
+
+def test_links_follow_threshold_monotonically(fake_model):
+    counts = []
+    for t in (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0):
+        a = match(CLAIM, RESPONSE, threshold=t)
+        counts.append(sum(l.claim is not None for l in a.links))
+        for link in a.links:
+            assert (link.claim is not None) == (link.score >= t)
+    assert counts == sorted(counts, reverse=True)
+    assert counts[0] == 3 and counts[-1] == 0
+
+
+def test_below_threshold_answers_none_and_unanswered_is_consistent(fake_model):
+    a = match(CLAIM, RESPONSE)
+    weather = a.links[1]
+    assert weather.claim is None
+    assert weather.score < DEFAULT_THRESHOLD
+    answered = {l.claim for l in a.links if l.claim is not None}
+    assert a.unanswered == [i for i in range(len(a.claims)) if i not in answered]
+    for i in range(len(a.claims)):
+        assert (i in a.unanswered) == (a.answered_by(i) == [])
+
+
+def test_candidates_sorted_and_top_candidate_is_the_link(fake_model):
+    a = match(CLAIM, RESPONSE)
+    for link in a.links:
+        scores = [c.score for c in link.candidates]
+        assert scores == sorted(scores, reverse=True)
+        assert len(link.candidates) == min(3, len(a.claims))
+        assert link.score == pytest.approx(link.candidates[0].score)
+        if link.claim is not None:
+            assert link.claim == link.candidates[0].claim
+        assert a.similarity[link.response, link.candidates[0].claim] == pytest.approx(link.score)
+    assert a.similarity.shape == (len(a.responses), len(a.claims))
+    assert ((a.similarity >= 0) & (a.similarity <= 1)).all()
+
+
+def test_expected_links_on_a_small_pair(fake_model):
+    a = match(CLAIM, RESPONSE)
+    assert [l.claim for l in a.links] == [1, None, 0]
+    assert a.unanswered == [2, 3]
+
+
+def test_shared_rare_number_lifts_the_right_claim():
+    # Two claims equally close in embedding space; only the response shares "412" with one.
+    claims = _sentences(["Auditors found 412 unverified accounts.", "Auditors found many unverified accounts."])
+    responses = _sentences(["The 412 figure is wrong."])
+    cv = _unit([[1, 0, 0], [1, 0, 0]])
+    rv = _unit([[1, 0.2, 0]])
+    a = align(claims, responses, cv, rv, model="unit")
+    assert a.links[0].candidates[0].claim == 0
+    assert "412" in a.links[0].evidence["shared_terms"]
+    assert a.links[0].evidence["specific"] > 0
+
+
+def test_terms_mark_numbers_acronyms_and_names_as_specific():
+    t = terms('The FBI said Mr. Ortega sold 1,200 units, calling it "a grave violation".')
+    assert {"1200", "fbi", "ortega"} <= t.specific
+    assert "“grave violation”" in t.specific
+    assert "said" not in t.words  # a function word
+    lex = lexical(["The FBI seized 17 domains."], ["The FBI lied.", "We lied."])
+    assert lex.overlap[0, 0] > lex.overlap[1, 0] == 0
+    assert lex.shared[0][0] == ["fbi"]
+
+
+def test_context_carries_a_claim_through_a_paragraph():
+    # Sentence 1 has no evidence of its own; its paragraph neighbour answers claim 1.
+    claims = _sentences(["Claim about alpha.", "Claim about beta.", "Claim about gamma."])
+    responses = _sentences(["About beta.", "More on that.", "About alpha.", "About gamma."])
+    cv = _unit([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    rv = _unit([[0.05, 1, 0, 0.2], [0, 0, 0, 1], [1, 0.05, 0, 0.2], [0, 0.05, 1, 0.2]])
+    flat = align(claims, responses, cv, rv, model="unit", paragraph_starts=[True, True, True, True])
+    para = align(claims, responses, cv, rv, model="unit", paragraph_starts=[True, False, True, True])
+    # Alone, sentence 1 is a toss-up; inside beta's paragraph it leans to beta.
+    assert para.links[1].evidence["context"] > flat.links[1].evidence["context"]
+    assert para.links[1].candidates[0].claim == 1
+    # Strong evidence elsewhere is not overridden.
+    assert [para.links[i].candidates[0].claim for i in (0, 2, 3)] == [1, 0, 2]
+
+
+def test_transitions_and_posterior_are_distributions():
+    t = decode.transitions(5, stay=0.6, forward=0.3, reach=1.0)
+    assert np.allclose(t.sum(axis=1), 1) and (t > 0).all()
+    assert t[1, 1] > t[1, 2] > t[1, 4] > 0 and t[1, 2] > t[1, 0]
+    emission = decode.softmax(np.random.default_rng(0).normal(size=(6, 5)))
+    post, ll = decode.posterior(emission, t, loglik=True)
+    assert np.allclose(post.sum(axis=1), 1) and np.isfinite(ll)
+    # Independent (uniform) transitions give back the emission itself.
+    flat = decode.posterior(emission, np.full((5, 5), 0.2))
+    assert np.allclose(flat, emission)
+
+
+def test_evidence_is_in_the_json_and_small(fake_model):
+    data = json.loads(json.dumps(match(CLAIM, RESPONSE).to_dict()))
+    assert set(data) >= {"model", "threshold", "claims", "responses", "links", "unanswered"}
+    for link in data["links"]:
+        ev = link["evidence"]
+        assert {"cosine", "lexical", "shared_terms", "context", "order"} <= set(ev)
+        assert len(ev["shared_terms"]) <= 5
+        assert set(link) >= {"response", "claim", "score", "relation", "candidates"}
+    assert "fine" in data["links"][0]["evidence"]["shared_terms"]
+
+
+def test_empty_sides_are_handled_purely():
+    claims = _sentences(["Only claim."])
+    a = align(claims, [], np.zeros((1, 3)), np.zeros((0, 3)), model="unit")
+    assert a.links == [] and a.unanswered == [0]
+
+
+@pytest.mark.model
+def test_real_model_matches_the_seed_rebuttal(seed_pair):
+    from compare.segment import segment
+
+    result = match(seed_pair["claim"], seed_pair["response"])
+    target = next(l for l in seed_pair["links"] if "lambasted the U.S. judicial system" in l["response"])
+    accepted = set()
+    for anchor in target["claims"]:
+        mid = seed_pair["claim"].index(anchor) + len(anchor) // 2
+        accepted |= {i for i, s in enumerate(result.claims) if s.start <= mid < s.end}
+    response_index = next(
+        i for i, s in enumerate(result.responses) if "lambasted the U.S. judicial system" in s.text
+    )
+    assert result.links[response_index].claim in accepted
+    assert segment(seed_pair["claim"])  # the shared data is readable with the current segmenter
