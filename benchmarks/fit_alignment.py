@@ -53,6 +53,7 @@ def build(split: str, embedder) -> list[dict]:
                 "cv": vec[: len(claims)],
                 "rv": vec[len(claims) :],
                 "paras": A.paragraph_starts(p["response"], responses),
+                "claim_paras": A.paragraph_starts(p["claim"], claims),
                 "gold": resolve_gold(p, claims, responses).links,
             }
         )
@@ -66,7 +67,7 @@ def fit_choice(docs, l2=1e-3) -> np.ndarray:
     for d in docs:
         cos = d["rv"].astype(np.float64) @ d["cv"].astype(np.float64).T
         lex = lexical(d["claims"], d["responses"])
-        X = D.pair_features(cos, lex.overlap, lex.specific)
+        X = D.pair_features(cos, lex.overlap, lex.specific, np.cumsum(d["claim_paras"]))
         for r, cs in d["gold"]:
             if cs:
                 mask = np.zeros(X.shape[1], bool)
@@ -87,7 +88,7 @@ def fit_choice(docs, l2=1e-3) -> np.ndarray:
 
 
 def analyses(docs):
-    return [A.analyse(d["claims"], d["responses"], d["cv"], d["rv"], d["paras"]) for d in docs]
+    return [A.analyse(d["claims"], d["responses"], d["cv"], d["rv"], d["paras"], d["claim_paras"]) for d in docs]
 
 
 def top1(docs, ans=None) -> float:
@@ -149,11 +150,13 @@ def main():
     print("CHOICE_WEIGHTS =", tuple(round(float(x), 3) for x in w), " # ", D.FEATURES)
 
     if args.grid:
-        for beta, s_in, s_out, fwd, temp in itertools.product([1.0, 1.5, 2.0], [0.7, 0.85], [0.1, 0.2], [0.1, 0.3], [1.0, 3.0]):
+        for beta, s_in, s_out, fwd, temp in itertools.product([0.75, 1.0, 1.5], [0.7, 0.85, 0.93], [0.1, 0.2, 0.4], [0.05, 0.1, 0.2], [1.0, 3.0, 10.0]):
+            if s_in + fwd > 0.99 or s_out + fwd > 0.99:
+                continue
             A.SHARPNESS, A.STAY_IN_PARAGRAPH, A.STAY_ACROSS_PARAGRAPHS, A.FORWARD, A.EVIDENCE_TEMPERATURE = beta, s_in, s_out, fwd, temp
             print(f"  grid {beta} {s_in} {s_out} {fwd} {temp}: top-1 train {top1(data['train']):.3f} "
                   f"pairs {top1(data['pairs']):.3f} dev {top1(data['dev']):.3f}", flush=True)
-    A.SHARPNESS, A.STAY_IN_PARAGRAPH, A.STAY_ACROSS_PARAGRAPHS, A.FORWARD, A.EVIDENCE_TEMPERATURE = 2.0, 0.85, 0.2, 0.1, 3.0
+    A.SHARPNESS, A.STAY_IN_PARAGRAPH, A.STAY_ACROSS_PARAGRAPHS, A.FORWARD, A.EVIDENCE_TEMPERATURE = 0.75, 0.7, 0.2, 0.2, 3.0
 
     Xt, yt, wt = link_rows(data["train"])
     Xp, yp, _ = link_rows(data["pairs"])

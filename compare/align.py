@@ -39,20 +39,20 @@ from .segment import Sentence, segment
 #: Link.score is an estimated probability (0..1, equal prior odds of "answers
 #: this claim" and "answers no specific claim") that the response sentence
 #: answers the chosen claim; a link is made when score >= threshold.
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.35
 TOP_K = 3
 
 # Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ for the
 # link model); never on DISAPERE test. Order as in decode.FEATURES.
-CHOICE_WEIGHTS = (0.935, 2.996, 1.442)  # cosine_z, lexical, specific
-SHARPNESS = 2.0  # emission = softmax(SHARPNESS * choice logit)
-STAY_IN_PARAGRAPH = 0.85  # P(next sentence answers the same claim), same paragraph
+CHOICE_WEIGHTS = (0.644, 1.473, 1.268, 0.357, 3.939)
+SHARPNESS = 0.75  # emission = softmax(SHARPNESS * choice logit)
+STAY_IN_PARAGRAPH = 0.7  # P(next sentence answers the same claim), same paragraph
 STAY_ACROSS_PARAGRAPHS = 0.2  # ... after a paragraph break
-FORWARD = 0.1  # P(moving on to the next claims in order)
+FORWARD = 0.2  # P(moving on to the next claims in order)
 EVIDENCE_TEMPERATURE = 3.0  # log-likelihood difference that shifts sequence vs order-free
 LINK_FEATURES = ("context_gain", "cosine", "cosine_z", "lexical", "specific", "row_rank", "log_words")
-LINK_WEIGHTS = (3.185, 2.278, -1.048, 2.484, 0.588, 3.146, 0.596)
-LINK_BIAS = -4.912
+LINK_WEIGHTS = (3.912, 3.632, -1.069, 1.283, 0.707, 2.704, 0.534)
+LINK_BIAS = -4.378
 
 
 @dataclass(frozen=True)
@@ -136,12 +136,18 @@ def analyse(
     claim_vectors: np.ndarray,
     response_vectors: np.ndarray,
     paragraph_starts: Sequence[bool] | None = None,
+    claim_paragraph_starts: Sequence[bool] | None = None,
 ) -> Analysis:
-    """All the evidence and decisions for one non-empty pair; pure."""
+    """All the evidence and decisions for one non-empty pair; pure.
+
+    paragraph_starts / claim_paragraph_starts: per sentence, whether it opens a
+    paragraph (None: every sentence is a paragraph of its own).
+    """
     n_r, n_c = len(response_texts), len(claim_texts)
     cos = np.asarray(response_vectors, np.float64) @ np.asarray(claim_vectors, np.float64).T
     lex = lexical(list(claim_texts), list(response_texts))
-    feats = decode.pair_features(cos, lex.overlap, lex.specific)
+    claim_paragraphs = None if claim_paragraph_starts is None else np.cumsum(claim_paragraph_starts)
+    feats = decode.pair_features(cos, lex.overlap, lex.specific, claim_paragraphs)
     logits = feats @ np.asarray(CHOICE_WEIGHTS)
     independent = decode.softmax(logits)
     emission = decode.softmax(SHARPNESS * logits)
@@ -199,11 +205,12 @@ def align(
     model: str,
     threshold: float = DEFAULT_THRESHOLD,
     paragraph_starts: Sequence[bool] | None = None,
+    claim_paragraph_starts: Sequence[bool] | None = None,
 ) -> Alignment:
     """Choose a claim (or none) for every response sentence; pure.
 
-    paragraph_starts: per response sentence, whether it opens a paragraph
-    (unknown: every sentence is treated as its own paragraph).
+    paragraph_starts, claim_paragraph_starts: per response / claim sentence,
+    whether it opens a paragraph (None: every sentence is its own paragraph).
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
@@ -212,7 +219,12 @@ def align(
         links = [Link(response=r, claim=None, score=0.0, candidates=[]) for r in range(len(responses))]
         return Alignment(model, threshold, claims, responses, links, list(range(len(claims))), similarity=sim)
     an = analyse(
-        [s.text for s in claims], [s.text for s in responses], claim_vectors, response_vectors, paragraph_starts
+        [s.text for s in claims],
+        [s.text for s in responses],
+        claim_vectors,
+        response_vectors,
+        paragraph_starts,
+        claim_paragraph_starts,
     )
     sim = an.combined
     links: list[Link] = []
@@ -272,4 +284,5 @@ def match(
         model=embedder.name,
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         paragraph_starts=paragraph_starts(response, responses),
+        claim_paragraph_starts=paragraph_starts(claim, claims),
     )

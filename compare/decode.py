@@ -21,6 +21,8 @@ FEATURES = (
     "cosine_z",  # model cosine, standardized over the pair's whole matrix
     "lexical",  # IDF-weighted term overlap within the pair
     "specific",  # shared names, acronyms, numbers, quoted phrases
+    "paragraph_cosine_z",  # mean cosine_z over the claim's paragraph (a point can span one)
+    "paragraph_lexical",  # best lexical overlap within the claim's paragraph
 )
 
 
@@ -32,9 +34,27 @@ def zscore(m: np.ndarray) -> np.ndarray:
     return (m - float(m.mean())) / (sd if sd > 1e-6 else 1.0)
 
 
-def pair_features(cosine: np.ndarray, overlap: np.ndarray, specific: np.ndarray) -> np.ndarray:
-    """(responses, claims, len(FEATURES)) feature array."""
-    return np.stack([zscore(cosine), overlap, specific], axis=-1)
+def pair_features(
+    cosine: np.ndarray,
+    overlap: np.ndarray,
+    specific: np.ndarray,
+    claim_paragraphs: np.ndarray | None = None,
+) -> np.ndarray:
+    """(responses, claims, len(FEATURES)) feature array.
+
+    claim_paragraphs: paragraph number of every claim sentence (None: each
+    sentence is its own paragraph).
+    """
+    z = zscore(cosine)
+    n_c = cosine.shape[1]
+    para = np.arange(n_c) if claim_paragraphs is None else np.asarray(claim_paragraphs)
+    para_z = np.empty_like(z)
+    para_lex = np.empty_like(overlap)
+    for k in np.unique(para):
+        cols = para == k
+        para_z[:, cols] = z[:, cols].mean(axis=1, keepdims=True)
+        para_lex[:, cols] = overlap[:, cols].max(axis=1, keepdims=True)
+    return np.stack([z, overlap, specific, para_z, para_lex], axis=-1)
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
