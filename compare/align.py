@@ -39,7 +39,7 @@ from .segment import Sentence, segment
 #: Link.score is an estimated probability (0..1, equal prior odds of "answers
 #: this claim" and "answers no specific claim") that the response sentence
 #: answers the chosen claim; a link is made when score >= threshold.
-DEFAULT_THRESHOLD = 0.35
+DEFAULT_THRESHOLD = 0.3
 TOP_K = 3
 
 # Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ for the
@@ -50,9 +50,9 @@ STAY_IN_PARAGRAPH = 0.7  # P(next sentence answers the same claim), same paragra
 STAY_ACROSS_PARAGRAPHS = 0.2  # ... after a paragraph break
 FORWARD = 0.2  # P(moving on to the next claims in order)
 EVIDENCE_TEMPERATURE = 3.0  # log-likelihood difference that shifts sequence vs order-free
-LINK_FEATURES = ("context_gain", "cosine", "cosine_z", "lexical", "specific", "row_rank", "log_words")
-LINK_WEIGHTS = (3.912, 3.632, -1.069, 1.283, 0.707, 2.704, 0.534)
-LINK_BIAS = -4.378
+LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words")
+LINK_WEIGHTS = (3.109, 0.867, 1.025, 0.568)
+LINK_BIAS = -3.314
 
 
 @dataclass(frozen=True)
@@ -167,12 +167,9 @@ def analyse(
     words = np.array([len(re.findall(r"\w+", t)) for t in response_texts], dtype=np.float64)
     link_features = np.stack(
         [
-            context[rows, best] - 1.0 / n_c,  # above chance
-            cos[rows, best],
-            feats[rows, best, 0],
+            context[rows, best] - 1.0 / n_c,  # choice probability above chance
             lex.overlap[rows, best],
-            lex.specific[rows, best],
-            rank,
+            rank,  # the sentence's best cosine, ranked within its document (0..1)
             np.log1p(words),
         ],
         axis=1,
