@@ -71,8 +71,11 @@ def cli() -> None:
     """Put a statement and its rebuttal side by side.
 
     \b
-    compare match claim.txt response.txt        which claim each response sentence answers
-    compare report dprk-it-workers              side-by-side HTML report of a corpus pair
+    compare match claim.txt response.txt       which claim each response sentence answers
+    compare report dprk-it-workers             side-by-side HTML report of a corpus pair
+    compare add SLUG --claim SRC --response SRC    store a new pair in the corpus
+    compare list                               the pairs in the corpus
+    compare query "stolen identities"          the most similar stored sentences
     """
 
 
@@ -115,7 +118,13 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @split_option
 def report(slug: str | None, claim_file: str | None, response_file: str | None, output: Path | None,
            all_pairs: bool, corpus: Path | None, model: str | None, threshold: float | None, split: str) -> None:
-    """Write the side-by-side HTML report of corpus pair SLUG (or of --claim/--response, or --all)."""
+    """Write the side-by-side HTML report of a corpus pair, loose files, or every pair.
+
+    \b
+    compare report SLUG [-o PATH]                     a corpus pair (default reports/SLUG.html)
+    compare report --claim F --response F -o PATH     two loose files ('-' for stdin)
+    compare report --all -o DIR                       every pair, plus DIR/index.html
+    """
     from .align import match as do_match
     from .corpus import Pair, corpus_dir, list_pairs, load_pair
     from .report import render, write_all, write_atomic
@@ -318,7 +327,7 @@ def query(text: str, limit: int, pair_slug: str | None, side: str | None, fmt: s
 @click.argument("text_b")
 @model_option
 def similarity(text_a: str, text_b: str, model: str | None) -> None:
-    """Print the cosine similarity of TEXT_A and TEXT_B (e.g. 0.8123)."""
+    """Print the cosine similarity of TEXT_A and TEXT_B, as one number such as 0.8123."""
     from .embed import open_embedder
     from .query import similarity as run_similarity
 
