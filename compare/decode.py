@@ -87,6 +87,7 @@ def posterior(emission: np.ndarray, trans, loglik: bool = False):
     (trans[r] leads from sentence r to sentence r + 1).
     """
     n_r, n_c = emission.shape
+    emission = np.maximum(emission, 1e-300)  # no row may vanish entirely
     step = (lambda r: trans) if isinstance(trans, np.ndarray) and trans.ndim == 2 else (lambda r: trans[r])
     alpha = np.zeros((n_r, n_c))
     beta = np.ones((n_r, n_c))
