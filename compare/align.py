@@ -45,14 +45,18 @@ TOP_K = 3
 # Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ for the
 # link model); never on DISAPERE test. Order as in decode.FEATURES.
 CHOICE_WEIGHTS = (0.644, 1.473, 1.268, 0.357, 3.939)
-SHARPNESS = 0.75  # emission = softmax(SHARPNESS * choice logit)
-STAY_IN_PARAGRAPH = 0.7  # P(next sentence answers the same claim), same paragraph
+SHARPNESS = 0.5  # emission = softmax(SHARPNESS * choice logit)
+STAY_IN_PARAGRAPH = 0.8  # P(next sentence answers the same claim), same paragraph
 STAY_ACROSS_PARAGRAPHS = 0.2  # ... after a paragraph break
 FORWARD = 0.2  # P(moving on to the next claims in order)
-EVIDENCE_TEMPERATURE = 3.0  # log-likelihood difference that shifts sequence vs order-free
+# Sequence weight = sigmoid((log-likelihood gain of the sequence model - SEQUENCE_OFFSET)
+# / EVIDENCE_TEMPERATURE): the sequence model has to explain the document clearly better
+# (by e^2 in likelihood) before it takes over; an Occam prior for the richer model.
+SEQUENCE_OFFSET = 2.0
+EVIDENCE_TEMPERATURE = 0.5
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words")
-LINK_WEIGHTS = (3.109, 0.867, 1.025, 0.568)
-LINK_BIAS = -3.314
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895)
+LINK_BIAS = -4.078
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def analyse(
     steps = [stay_out if paragraph_starts[r + 1] else stay_in for r in range(n_r - 1)]
     seq_post, seq_ll = decode.posterior(emission, steps, loglik=True)
     flat_post, flat_ll = decode.posterior(emission, np.full((n_c, n_c), 1.0 / n_c), loglik=True)
-    weight = float(_sigmoid((seq_ll - flat_ll) / EVIDENCE_TEMPERATURE))
+    weight = float(_sigmoid((seq_ll - flat_ll - SEQUENCE_OFFSET) / EVIDENCE_TEMPERATURE))
     context = weight * seq_post + (1 - weight) * flat_post
     best = context.argmax(axis=1)
     rows = np.arange(n_r)
