@@ -56,6 +56,13 @@ threshold_option = click.option(
     type=click.FloatRange(-1.0, 1.0),
     help="Minimum score for a link; lower finds more links, higher is stricter.",
 )
+encoding_option = click.option(
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    metavar="ENC",
+    help="Encoding of the input documents, e.g. cp1252 or latin-1.",
+)
 split_option = click.option(
     "--split",
     type=click.Choice(["sentences", "lines"]),
@@ -86,7 +93,9 @@ def cli() -> None:
 @model_option
 @threshold_option
 @split_option
-def match(claim_file: str, response_file: str, fmt: str, model: str | None, threshold: float | None, split: str) -> None:
+@encoding_option
+def match(claim_file: str, response_file: str, fmt: str, model: str | None, threshold: float | None, split: str,
+          encoding: str) -> None:
     """Match each sentence of RESPONSE_FILE to the claim it answers.
 
     Either file may be '-' to read it from stdin (not both).
@@ -95,8 +104,8 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
         raise CompareError("only one of CLAIM_FILE and RESPONSE_FILE can be '-' (stdin)")
     from .align import match as do_match
 
-    claim = _read_source(claim_file, "claim")
-    response = _read_source(response_file, "response")
+    claim = _read_source(claim_file, "claim", encoding)
+    response = _read_source(response_file, "response", encoding)
     alignment = do_match(claim, response, model=model, threshold=threshold, split=split)
     if fmt == "json":
         click.echo(json.dumps(alignment.to_dict(), ensure_ascii=False, indent=2))
@@ -116,8 +125,10 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @model_option
 @threshold_option
 @split_option
+@encoding_option
 def report(slug: str | None, claim_file: str | None, response_file: str | None, output: Path | None,
-           all_pairs: bool, corpus: Path | None, model: str | None, threshold: float | None, split: str) -> None:
+           all_pairs: bool, corpus: Path | None, model: str | None, threshold: float | None, split: str,
+           encoding: str) -> None:
     """Write the side-by-side HTML report of a corpus pair, loose files, or every pair.
 
     \b
@@ -159,8 +170,8 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
             raise CompareError("only one of --claim and --response can be '-' (stdin)")
         if output is None:
             raise CompareError("with --claim and --response, say where to write the report with -o PATH")
-        pair = Pair(slug=output.stem, claim=_read_source(claim_file, "claim"),
-                    response=_read_source(response_file, "response"))
+        pair = Pair(slug=output.stem, claim=_read_source(claim_file, "claim", encoding),
+                    response=_read_source(response_file, "response", encoding))
     else:
         raise CompareError("give a corpus SLUG (see `compare list`) or both --claim FILE and --response FILE")
     alignment = do_match(pair.claim, pair.response, model=model, threshold=threshold, split=split)

@@ -163,3 +163,11 @@ def test_uncached_hub_model_fails_fast_without_network(tmp_path, monkeypatch):
     assert not _in_hub_cache("someorg/some-model")
     (tmp_path / "hf" / "hub" / "models--someorg--some-model" / "snapshots").mkdir(parents=True)
     assert _in_hub_cache("someorg/some-model")
+
+
+def test_encoding_option_reads_latin1_as_the_error_suggests(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    r.write_bytes("Caf\xe9 au lait was never paid in fines.".encode("latin-1"))
+    result = CliRunner().invoke(cli, ["match", str(c), str(r), "--encoding", "latin-1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["responses"][0]["text"].startswith("Café")
