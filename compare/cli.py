@@ -28,6 +28,10 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
+def _warn(message: str) -> None:
+    click.echo(f"compare: warning: {message}", err=True)
+
+
 def _read_source(src: str, what: str, encoding: str = "utf-8") -> str:
     from .corpus import decode_text, read_text_file
 
@@ -265,7 +269,7 @@ def list_cmd(fmt: str, corpus: Path | None) -> None:
 
     root = corpus_dir(corpus)
     rows = []
-    for pair in list_pairs(root):
+    for pair in list_pairs(root, on_error=_warn):
         rows.append({
             "slug": pair.slug,
             "title": pair.title,
@@ -317,7 +321,7 @@ def query(text: str, limit: int, pair_slug: str | None, side: str | None, fmt: s
     if not text.strip():
         raise CompareError("the query text is empty: give a sentence to look for")
     root = corpus_dir(corpus)
-    pairs = [load_pair(pair_slug, root)] if pair_slug else list_pairs(root)
+    pairs = [load_pair(pair_slug, root)] if pair_slug else list_pairs(root, on_error=_warn)
     if not pairs:
         raise CompareError(f"no pairs in corpus {root}: add one with `compare add`, or pass --corpus")
     embedder = open_embedder(model)

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .errors import CompareError
 
@@ -123,8 +124,13 @@ def load_pair(slug: str, root: Path) -> Pair:
     )
 
 
-def list_pairs(root: Path) -> list[Pair]:
-    """Every complete pair in the corpus, by slug; half-written folders are skipped."""
+def list_pairs(root: Path, on_error: Callable[[str], None] | None = None) -> list[Pair]:
+    """Every complete pair in the corpus, by slug; half-written folders are skipped.
+
+    A pair damaged by hand (bad meta.json, a non-UTF-8 file) raises, unless
+    `on_error` is given: then it is reported there and skipped, so one broken
+    folder does not hide the rest of the corpus.
+    """
     if not root.is_dir():
         return []
     pairs = []
@@ -135,7 +141,12 @@ def list_pairs(root: Path) -> list[Pair]:
             and (folder / CLAIM_FILE).is_file()
             and (folder / RESPONSE_FILE).is_file()
         ):
-            pairs.append(load_pair(folder.name, root))
+            try:
+                pairs.append(load_pair(folder.name, root))
+            except CompareError as exc:
+                if on_error is None:
+                    raise
+                on_error(f"skipped pair {folder.name!r}: {exc}")
     return pairs
 
 

@@ -171,3 +171,16 @@ def test_encoding_option_reads_latin1_as_the_error_suggests(tmp_path, fake_model
     result = CliRunner().invoke(cli, ["match", str(c), str(r), "--encoding", "latin-1", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["responses"][0]["text"].startswith("Café")
+
+
+def test_list_skips_a_hand_broken_pair_with_a_warning(tmp_path):
+    corpus = tmp_path / "corpus"
+    for slug in ("good-one", "broken-one"):
+        (corpus / slug).mkdir(parents=True)
+        (corpus / slug / "claim.txt").write_text("A claim.\n", encoding="utf-8")
+        (corpus / slug / "response.txt").write_text("A response.\n", encoding="utf-8")
+    (corpus / "broken-one" / "meta.json").write_text("{not json", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["list", "--format", "json", "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert [row["slug"] for row in json.loads(result.stdout)] == ["good-one"]
+    assert "broken-one" in result.stderr and "meta.json" in result.stderr
