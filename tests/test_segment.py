@@ -407,3 +407,12 @@ def test_huge_degenerate_inputs_finish() -> None:
     assert len(segment("U.S. " * 50_000)) == 1
     assert len(segment("a" * 1_000_000)) == 1
     assert len(segment('"' * 200_000)) == 1
+
+
+def test_pte_ltd_company_suffix_is_not_a_sentence_end():
+    # Found in an eval pair: "Pte." (Singapore private company) split "Pte. Ltd." in two.
+    text = "The coins went to Harbour Pte. Ltd., a Singapore-based exchange. Then they vanished."
+    assert [s.text for s in segment(text)] == [
+        "The coins went to Harbour Pte. Ltd., a Singapore-based exchange.",
+        "Then they vanished.",
+    ]
