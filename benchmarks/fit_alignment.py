@@ -39,10 +39,14 @@ from alignment import load_split, resolve_gold  # noqa: E402
 from compare import align as A  # noqa: E402
 from compare import decode as D  # noqa: E402
 from compare.evidence import lexical  # noqa: E402
+from compare.rhetoric import Prototypes  # noqa: E402
+
+USE_RHETORIC = True
 from compare.segment import segment  # noqa: E402
 
 
 def build(split: str, embedder) -> list[dict]:
+    protos = Prototypes.embed(embedder)
     out = []
     for p in load_split(split):
         claims, responses = segment(p["claim"]), segment(p["response"])
@@ -57,6 +61,8 @@ def build(split: str, embedder) -> list[dict]:
                 "paras": A.paragraph_starts(p["response"], responses),
                 "claim_paras": A.paragraph_starts(p["claim"], claims),
                 "gold": resolve_gold(p, claims, responses).links,
+                "rhetoric": protos.best(vec[len(claims) :]),
+                "unanswered": resolve_gold(p, claims, responses).unanswered,
             }
         )
     return out
@@ -90,7 +96,8 @@ def fit_choice(docs, l2=1e-3) -> np.ndarray:
 
 
 def analyses(docs):
-    return [A.analyse(d["claims"], d["responses"], d["cv"], d["rv"], d["paras"], d["claim_paras"]) for d in docs]
+    return [A.analyse(d["claims"], d["responses"], d["cv"], d["rv"], d["paras"], d["claim_paras"],
+                      d["rhetoric"] if USE_RHETORIC else None) for d in docs]
 
 
 def top1(docs, ans=None) -> float:
@@ -116,8 +123,34 @@ def link_rows(docs, weight=1.0):
     return np.array(X), np.array(y), np.array(w)
 
 
+# The abstention model of the four evidence features, fitted before the rhetorical-move
+# feature existed; with BASE_FIXED the rhetoric weight and a bias shift are fitted on top
+# of it (the evidence part stays as it was).
+BASE_WEIGHTS = (6.272, 1.015, -0.065, 0.895)
+BASE_BIAS = -4.078
+BASE_FIXED = True
+
+
 def fit_link(X, y, w):
     from sklearn.linear_model import LogisticRegression
+
+    if BASE_FIXED:
+        from scipy.optimize import minimize
+
+        k = len(BASE_WEIGHTS)
+        offset = X[:, :k] @ np.asarray(BASE_WEIGHTS) + BASE_BIAS
+        extra = X[:, k:]
+        cw = np.where(y == 1, 0.5 / max(w[y == 1].sum(), 1e-9), 0.5 / max(w[y == 0].sum(), 1e-9)) * w
+
+        def loss(p):
+            z = offset + extra @ p[:-1] + p[-1]
+            pr = 1 / (1 + np.exp(-z))
+            val = -(cw * (y * np.log(pr + 1e-12) + (1 - y) * np.log(1 - pr + 1e-12))).sum()
+            g = cw * (pr - y)
+            return val, np.concatenate([extra.T @ g, [g.sum()]])
+
+        p = minimize(loss, np.zeros(extra.shape[1] + 1), jac=True, method="L-BFGS-B").x
+        return np.concatenate([BASE_WEIGHTS, p[:-1]]), float(BASE_BIAS + p[-1])
 
     mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-9
     lr = LogisticRegression(C=1.0, class_weight="balanced").fit((X - mu) / sd, y, sample_weight=w)

@@ -31,7 +31,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import decode
+from . import decode, rhetoric
 from .errors import CompareError
 from .evidence import lexical
 from .segment import Sentence, segment
@@ -54,9 +54,9 @@ FORWARD = 0.2  # P(moving on to the next claims in order)
 # (by e^2 in likelihood) before it takes over; an Occam prior for the richer model.
 SEQUENCE_OFFSET = 2.0
 EVIDENCE_TEMPERATURE = 0.5
-LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895)
-LINK_BIAS = -4.078
+LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.532)
+LINK_BIAS = -2.817
 
 
 @dataclass(frozen=True)
@@ -141,11 +141,15 @@ def analyse(
     response_vectors: np.ndarray,
     paragraph_starts: Sequence[bool] | None = None,
     claim_paragraph_starts: Sequence[bool] | None = None,
+    rhetoric: Sequence[float] | None = None,
 ) -> Analysis:
     """All the evidence and decisions for one non-empty pair; pure.
 
     paragraph_starts / claim_paragraph_starts: per sentence, whether it opens a
     paragraph (None: every sentence is a paragraph of its own).
+    rhetoric: per response sentence, how much closer it is to the prototypes of
+    moves that answer no specific claim than to those of answering moves
+    (compare.rhetoric; None: 0, no lean either way).
     """
     n_r, n_c = len(response_texts), len(claim_texts)
     cos = np.asarray(response_vectors, np.float64) @ np.asarray(claim_vectors, np.float64).T
@@ -178,6 +182,12 @@ def analyse(
         ],
         axis=1,
     )
+    if rhetoric is None:
+        none_lean = np.zeros(n_r)
+    else:
+        moves = np.asarray(rhetoric, np.float64).reshape(n_r, 2)
+        none_lean = np.maximum(moves[:, 0] - moves[:, 1], 0.0)
+    link_features = np.hstack([link_features, none_lean[:, None]])
     link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
     combined = _sigmoid(link_logit[:, None] + ratio)
@@ -207,11 +217,14 @@ def align(
     threshold: float = DEFAULT_THRESHOLD,
     paragraph_starts: Sequence[bool] | None = None,
     claim_paragraph_starts: Sequence[bool] | None = None,
+    rhetoric: Sequence[float] | None = None,
 ) -> Alignment:
     """Choose a claim (or none) for every response sentence; pure.
 
     paragraph_starts, claim_paragraph_starts: per response / claim sentence,
     whether it opens a paragraph (None: every sentence is its own paragraph).
+    rhetoric: per response sentence, its lean towards moves that answer no
+    specific claim (`compare.rhetoric.Prototypes.lean`; None: no lean).
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
@@ -226,6 +239,7 @@ def align(
         response_vectors,
         paragraph_starts,
         claim_paragraph_starts,
+        rhetoric,
     )
     sim = an.combined
     links: list[Link] = []
@@ -276,7 +290,13 @@ def match(
         from .embed import open_embedder
 
         embedder = open_embedder(model)
-    vectors = embedder.embed([s.text for s in claims] + [s.text for s in responses])
+    protos = [s for _, _, s in rhetoric.prototypes()]
+    texts = [s.text for s in claims] + [s.text for s in responses]
+    # One embed call: the rhetorical-move prototypes come from the same cache.
+    vectors = embedder.embed(texts + protos)
+    n = len(texts)
+    moves = rhetoric.Prototypes.from_vectors(vectors[n:])
+    vectors = vectors[:n]
     return align(
         claims,
         responses,
@@ -286,4 +306,5 @@ def match(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         paragraph_starts=paragraph_starts(response, responses),
         claim_paragraph_starts=paragraph_starts(claim, claims),
+        rhetoric=moves.best(vectors[len(claims) :]),
     )

@@ -1,0 +1,88 @@
+"""Rhetorical moves of a rebuttal, recognized zero-shot by prototype sentences.
+
+compare/data/rhetoric-none.txt holds a few generic sentences per move that
+answers *no specific claim* (counter-accusation, threat, procedure, thanks,
+framing, attack on motives, statements of values); rhetoric-answer.txt the
+moves that do answer one (denial, correction, justification, concession).
+They come from a general typology of rebuttal rhetoric, not from any
+evaluation text. A response sentence's evidence is its best cosine to each
+move's prototypes, through the same embedder as the pair (so the vectors are
+cached with everything else); align.py uses the difference between the best
+"none" move and the best "answer" move as one feature of its abstention model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+FILES = {"none": "rhetoric-none.txt", "answer": "rhetoric-answer.txt"}
+
+
+def _read(name: str) -> dict[str, list[str]]:
+    moves: dict[str, list[str]] = {}
+    current = ""
+    text = resources.files("compare.data").joinpath(name).read_text(encoding="utf-8")
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("##"):
+            current = line[2:].strip()
+        elif line and not line.startswith("#"):
+            moves.setdefault(current, []).append(line)
+    return moves
+
+
+@lru_cache(maxsize=1)
+def prototypes() -> tuple[tuple[str, str, str], ...]:
+    """(kind, move, sentence) for every prototype; kind is 'none' or 'answer'."""
+    return tuple((kind, move, s) for kind, fn in FILES.items() for move, ss in _read(fn).items() for s in ss)
+
+
+@dataclass(frozen=True)
+class Prototypes:
+    """Embedded prototypes: unit vectors with their kind and move."""
+
+    vectors: np.ndarray  # (n, dim)
+    kinds: tuple[str, ...]
+    moves: tuple[str, ...]
+
+    @classmethod
+    def from_vectors(cls, vectors: np.ndarray) -> "Prototypes":
+        """From the vectors of `prototypes()`' sentences, in that order."""
+        protos = prototypes()
+        if len(vectors) != len(protos):
+            raise ValueError(f"expected {len(protos)} prototype vectors, got {len(vectors)}")
+        vec = np.asarray(vectors, dtype=np.float64)
+        return cls(vec, tuple(k for k, _, _ in protos), tuple(m for _, m, _ in protos))
+
+    @classmethod
+    def embed(cls, embedder) -> "Prototypes":
+        return cls.from_vectors(embedder.embed([s for _, _, s in prototypes()]))
+
+    def move_scores(self, response_vectors: np.ndarray) -> dict[str, np.ndarray]:
+        """Best cosine of each response sentence to each move's prototypes."""
+        sim = np.asarray(response_vectors, np.float64) @ self.vectors.T
+        moves = np.array(self.moves)
+        return {m: sim[:, moves == m].max(axis=1) for m in dict.fromkeys(self.moves)}
+
+    def best(self, response_vectors: np.ndarray) -> np.ndarray:
+        """(sentences, 2): best cosine to any 'none' prototype, to any 'answer' one,
+        each minus the sentence's mean cosine to all prototypes (an embedder's
+        general level of similarity, e.g. from shared function words, cancels)."""
+        sim = np.asarray(response_vectors, np.float64) @ self.vectors.T
+        kinds = np.array(self.kinds)
+        base = sim.mean(axis=1)
+        return np.stack([sim[:, kinds == "none"].max(axis=1) - base, sim[:, kinds == "answer"].max(axis=1) - base], axis=1)
+
+    def lean(self, response_vectors: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Per sentence: best 'none' move cosine minus best 'answer' move cosine
+        (> 0 leans to answering nothing), and the name of the closest move."""
+        sim = np.asarray(response_vectors, np.float64) @ self.vectors.T
+        kinds = np.array(self.kinds)
+        none = sim[:, kinds == "none"].max(axis=1)
+        answer = sim[:, kinds == "answer"].max(axis=1)
+        nearest = [self.moves[i] for i in sim.argmax(axis=1)]
+        return none - answer, nearest
