@@ -18,8 +18,11 @@ How a link is made (docs/method.md has the details and the figures):
    sequence model and an order-free model are weighed by how well each
    explains the evidence (their likelihoods), and their posteriors mixed.
 3. Abstention: a small logistic model turns the chosen claim's evidence,
-   relative to the document's own score distribution, into the probability
-   that the sentence answers that claim at all. That probability is
+   relative to the document's own score distribution, and the sentence's
+   rhetorical move (compare/rhetoric.py: is it closer to counter-accusation,
+   threat, procedure, thanks, framing... than to denial, correction,
+   justification, concession?) into the probability that the sentence
+   answers that claim at all. That probability is
    `Link.score`; the link is made when it reaches the threshold.
 """
 
@@ -42,8 +45,8 @@ from .segment import Sentence, segment
 DEFAULT_THRESHOLD = 0.3
 TOP_K = 3
 
-# Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ for the
-# link model); never on DISAPERE test. Order as in decode.FEATURES.
+# Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ and train_pairs/
+# for the link model); never on DISAPERE test. Order as in decode.FEATURES.
 CHOICE_WEIGHTS = (0.644, 1.473, 1.268, 0.357, 3.939)
 SHARPNESS = 0.5  # emission = softmax(SHARPNESS * choice logit)
 STAY_IN_PARAGRAPH = 0.8  # P(next sentence answers the same claim), same paragraph
@@ -54,9 +57,13 @@ FORWARD = 0.2  # P(moving on to the next claims in order)
 # (by e^2 in likelihood) before it takes over; an Occam prior for the richer model.
 SEQUENCE_OFFSET = 2.0
 EVIDENCE_TEMPERATURE = 0.5
+# Abstention: the four evidence weights are the model fitted before `none_lean` existed;
+# the none_lean weight and the bias were fitted on top of them (fit_alignment.BASE_FIXED).
+# none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
+# moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.532)
-LINK_BIAS = -2.817
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.544)
+LINK_BIAS = -2.814
 
 
 @dataclass(frozen=True)
@@ -147,9 +154,9 @@ def analyse(
 
     paragraph_starts / claim_paragraph_starts: per sentence, whether it opens a
     paragraph (None: every sentence is a paragraph of its own).
-    rhetoric: per response sentence, how much closer it is to the prototypes of
-    moves that answer no specific claim than to those of answering moves
-    (compare.rhetoric; None: 0, no lean either way).
+    rhetoric: (responses, 2) closeness of each response sentence to the
+    prototypes of moves that answer no specific claim and to those of answering
+    moves (`compare.rhetoric.Prototypes.best`); None: no lean either way.
     """
     n_r, n_c = len(response_texts), len(claim_texts)
     cos = np.asarray(response_vectors, np.float64) @ np.asarray(claim_vectors, np.float64).T
@@ -204,6 +211,7 @@ def _evidence(an: Analysis, r: int, c: int) -> dict[str, Any]:
         "alone": round(float(an.independent[r, c]), 3),
         "context": round(float(an.context[r, c]), 3),
         "order": round(an.sequence_weight, 3),
+        "none_lean": round(float(an.link_features[r, LINK_FEATURES.index("none_lean")]), 3),
     }
 
 
@@ -223,8 +231,9 @@ def align(
 
     paragraph_starts, claim_paragraph_starts: per response / claim sentence,
     whether it opens a paragraph (None: every sentence is its own paragraph).
-    rhetoric: per response sentence, its lean towards moves that answer no
-    specific claim (`compare.rhetoric.Prototypes.lean`; None: no lean).
+    rhetoric: (responses, 2) closeness of each response sentence to the
+    rhetorical moves that answer no specific claim and to the answering ones
+    (`compare.rhetoric.Prototypes.best`; None: no lean).
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
@@ -290,13 +299,15 @@ def match(
         from .embed import open_embedder
 
         embedder = open_embedder(model)
-    protos = [s for _, _, s in rhetoric.prototypes()]
     texts = [s.text for s in claims] + [s.text for s in responses]
-    # One embed call: the rhetorical-move prototypes come from the same cache.
-    vectors = embedder.embed(texts + protos)
-    n = len(texts)
-    moves = rhetoric.Prototypes.from_vectors(vectors[n:])
-    vectors = vectors[:n]
+    moves = rhetoric.remembered(embedder)
+    if moves is None:
+        # One embed call: the rhetorical-move prototypes go through the same cache.
+        vectors = embedder.embed(texts + [s for _, _, s in rhetoric.prototypes()])
+        moves = rhetoric.remember(embedder, rhetoric.Prototypes.from_vectors(vectors[len(texts) :]))
+        vectors = vectors[: len(texts)]
+    else:
+        vectors = embedder.embed(texts)
     return align(
         claims,
         responses,

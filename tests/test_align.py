@@ -161,3 +161,64 @@ def test_real_model_matches_the_seed_rebuttal(seed_pair):
     )
     assert result.links[response_index].claim in accepted
     assert segment(seed_pair["claim"])  # the shared data is readable with the current segmenter
+
+
+def test_rhetoric_prototypes_cover_both_kinds_of_moves():
+    from compare import rhetoric
+
+    protos = rhetoric.prototypes()
+    moves = {}
+    for kind, move, sentence in protos:
+        moves.setdefault((kind, move), []).append(sentence)
+        assert sentence and not sentence.startswith("#")
+    kinds = {k for k, _ in moves}
+    assert kinds == {"none", "answer"}
+    assert {m for k, m in moves if k == "answer"} >= {"denial", "correction", "justification", "concession"}
+    assert {m for k, m in moves if k == "none"} >= {"counter-accusation", "threat-warning", "procedure-legal"}
+    assert all(len(s) >= 8 for s in moves.values())
+
+
+def test_prototype_closeness_cancels_the_general_similarity_level():
+    from compare.rhetoric import Prototypes
+
+    p = Prototypes(_unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]]).astype(np.float64), ("none", "answer", "answer"), ("a", "b", "c"))
+    out = p.best(_unit([[1, 0.1, 0.1], [0.1, 1, 0.1]]))
+    assert out.shape == (2, 2)
+    assert out[0, 0] > out[0, 1] and out[1, 1] > out[1, 0]
+    # A uniform rise of every prototype cosine changes nothing.
+    assert np.allclose(p.best(_unit([[1, 1, 1]])), 0)
+
+
+def _rhetoric_pair(rhetoric):
+    claims = _sentences(["The agency seized 17 domains.", "The company paid fines."])
+    responses = _sentences(["We never paid fines.", "They will regret this provocation."])
+    cv = _unit([[1, 0, 0], [0, 1, 0]])
+    rv = _unit([[0.1, 1, 0.2], [0.3, 0.6, 0.5]])
+    return align(claims, responses, cv, rv, model="unit", rhetoric=rhetoric)
+
+
+def test_a_none_leaning_move_only_lowers_the_score():
+    plain = _rhetoric_pair(None)
+    answer_like = _rhetoric_pair(np.array([[0.1, 0.3], [0.1, 0.3]]))
+    threat_like = _rhetoric_pair(np.array([[0.1, 0.3], [0.4, 0.1]]))
+    # Leaning to an answering move is no evidence for linking: the clipped lean is 0.
+    assert [l.score for l in answer_like.links] == pytest.approx([l.score for l in plain.links])
+    assert threat_like.links[0].score == pytest.approx(plain.links[0].score)
+    assert threat_like.links[1].score < plain.links[1].score
+    assert threat_like.links[1].evidence["none_lean"] == pytest.approx(0.3)
+    # The chosen claim never depends on the rhetoric, only whether it is kept.
+    assert [l.candidates[0].claim for l in threat_like.links] == [l.candidates[0].claim for l in plain.links]
+
+
+def test_match_embeds_the_prototypes_once_per_embedder(fake_model):
+    from compare import rhetoric
+    from compare.embed import open_embedder
+
+    embedder = open_embedder()
+    match(CLAIM, RESPONSE, embedder=embedder)
+    n = len(rhetoric.prototypes())
+    assert len(fake_model.calls) == 1 and len(fake_model.calls[0]) >= n
+    calls = len(fake_model.calls)
+    a = match(CLAIM, "A brand new sentence about fines.", embedder=embedder)
+    assert [len(c) for c in fake_model.calls[calls:]] == [1]  # only the new sentence
+    assert "none_lean" in a.links[0].evidence
