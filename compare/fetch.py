@@ -92,9 +92,48 @@ def fetch_url(url: str, what: str, encoding: str | None = None,
                 raise CompareError(f"{what} URL {url} redirected to a non-http(s) address: {newurl}")
             return super().redirect_request(req, fp, code, msg, headers, newurl)
 
-    opener = urllib.request.build_opener(_HttpOnlyRedirects)
+    # COMPARE_FETCH_TIMEOUT bounds the whole fetch, not each read: the sockets
+    # opened are remembered, and a watchdog shuts them down at the deadline, so
+    # a server that trickles its headers or body byte by byte cannot hold us.
+    import http.client
+    import threading
+
+    sockets: list = []
+
+    class _Conn(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+
+    class _SConn(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            sockets.append(self.sock)
+
+    class _Http(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(_Conn, req)
+
+    class _Https(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(_SConn, req)
+
+    expired = threading.Event()
+
+    def _expire() -> None:
+        expired.set()
+        for sock in list(sockets):
+            try:  # the plain socket call, so an SSL object is not torn down under a reader
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    opener = urllib.request.build_opener(_HttpOnlyRedirects, _Http, _Https)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "text/html, text/plain;q=0.9, */*;q=0.1"})
     deadline = time.monotonic() + timeout
+    watchdog = threading.Timer(timeout, _expire)
+    watchdog.daemon = True
+    watchdog.start()
     try:
         with opener.open(request, timeout=timeout) as resp:
             final_scheme = urllib.parse.urlsplit(resp.geturl()).scheme.lower()
@@ -109,9 +148,12 @@ def fetch_url(url: str, what: str, encoding: str | None = None,
             content_type = resp.headers.get("Content-Type", "")
             chunks, size = [], 0
             while True:
-                if time.monotonic() > deadline:
+                if expired.is_set() or time.monotonic() > deadline:
                     raise socket.timeout("timed out")
-                chunk = resp.read(65536)
+                # read1 returns what has arrived; read(n) would wait for all n bytes.
+                chunk = resp.read1(65536)
+                if expired.is_set() or time.monotonic() > deadline:
+                    raise socket.timeout("timed out")
                 if not chunk:
                     break
                 size += len(chunk)
@@ -124,25 +166,12 @@ def fetch_url(url: str, what: str, encoding: str | None = None,
             data = b"".join(chunks)
     except CompareError:
         raise
-    except urllib.error.HTTPError as exc:
-        raise CompareError(f"cannot fetch {what} URL {url}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            raise CompareError(
-                f"cannot fetch {what} URL {url}: no answer within {timeout:g} s "
-                "(raise COMPARE_FETCH_TIMEOUT, or save the page to a file)"
-            ) from None
-        raise CompareError(f"cannot fetch {what} URL {url}: {reason}") from None
-    except (socket.timeout, TimeoutError):
-        raise CompareError(
-            f"cannot fetch {what} URL {url}: no answer within {timeout:g} s "
-            "(raise COMPARE_FETCH_TIMEOUT, or save the page to a file)"
-        ) from None
-    except (OSError, ValueError) as exc:  # connection reset, bad URL, http.client errors
-        raise CompareError(f"cannot fetch {what} URL {url}: {exc}") from None
-    except Exception as exc:  # http.client.HTTPException and kin
-        raise CompareError(f"cannot fetch {what} URL {url}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        if not expired.is_set() and time.monotonic() <= deadline:
+            _raise_fetch_error(exc, what, url, timeout)
+        raise CompareError(_timeout_message(what, url, timeout)) from None
+    finally:
+        watchdog.cancel()
 
     mime = content_type.split(";")[0].strip().lower()
     label = f"{what} URL {url}"
@@ -154,6 +183,35 @@ def fetch_url(url: str, what: str, encoding: str | None = None,
         )
     text = decode_text(data, label, encoding or _charset(content_type) or "utf-8")
     return Document(text, url)
+
+
+def _timeout_message(what: str, url: str, timeout: float) -> str:
+    return (
+        f"cannot fetch {what} URL {url}: no answer within {timeout:g} s "
+        "(raise COMPARE_FETCH_TIMEOUT, or save the page to a file)"
+    )
+
+
+def _raise_fetch_error(exc: Exception, what: str, url: str, timeout: float):
+    """Turn a failed fetch into a one-line CompareError."""
+    import socket
+    import urllib.error
+
+    try:
+        raise exc
+    except urllib.error.HTTPError as err:
+        raise CompareError(f"cannot fetch {what} URL {url}: HTTP {err.code} {err.reason}") from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            raise CompareError(_timeout_message(what, url, timeout)) from None
+        raise CompareError(f"cannot fetch {what} URL {url}: {reason}") from None
+    except (socket.timeout, TimeoutError):
+        raise CompareError(_timeout_message(what, url, timeout)) from None
+    except (OSError, ValueError) as exc:  # connection reset, bad URL, http.client errors
+        raise CompareError(f"cannot fetch {what} URL {url}: {exc}") from None
+    except Exception as exc:  # http.client.HTTPException and kin
+        raise CompareError(f"cannot fetch {what} URL {url}: {type(exc).__name__}: {exc}") from None
 
 
 def _extract_article(data: bytes, charset: str | None, label: str) -> str:

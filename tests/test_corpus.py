@@ -610,3 +610,46 @@ def test_add_does_not_import_torch(tmp_path, docs, server):
     assert out.returncode == 0, out.stderr
     assert "HEAVY []" in out.stdout
     assert (tmp_path / "corpus" / "light" / "meta.json").exists()
+
+
+def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypatch):
+    """Regression: resp.read(65536) waited for 64 KB, so 1 byte/s outlived the timeout."""
+    for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+    class Trickle(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "60")
+            self.end_headers()
+            try:
+                for _ in range(60):  # 30 s at most, then the thread ends by itself
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        c, _ = docs
+        monkeypatch.setenv("COMPARE_FETCH_TIMEOUT", "1")
+        start = time.monotonic()
+        result = add(corpus, "trickle", c, f"http://127.0.0.1:{httpd.server_address[1]}/t.txt")
+        elapsed = time.monotonic() - start
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert elapsed < 10, elapsed
+    assert result.exit_code == 1
+    assert "no answer within 1 s" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (corpus / "trickle").exists()
