@@ -16,9 +16,11 @@ from .errors import CompareError
 
 
 class _Group(click.Group):
-    """Turns CompareError into one line on stderr and exit status 1."""
+    """Turns user-facing failures into one line on stderr and exit status 1."""
 
     def invoke(self, ctx: click.Context):
+        import sqlite3
+
         try:
             return super().invoke(ctx)
         except CompareError as exc:
@@ -26,6 +28,16 @@ class _Group(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             ctx.exit(1)
+        except sqlite3.Error as exc:
+            raise click.ClickException(
+                f"the embedding store failed ({exc}): check that COMPARE_CACHE is a writable "
+                "folder with free space (the store is only a cache and may be deleted)"
+            ) from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise click.ClickException(
+                f"cannot write or read{where}: {exc.strerror or exc}; check the path and its permissions"
+            ) from None
 
 
 def _warn(message: str) -> None:
@@ -33,11 +45,15 @@ def _warn(message: str) -> None:
 
 
 def _read_source(src: str, what: str, encoding: str = "utf-8") -> str:
-    from .corpus import decode_text, read_text_file
+    """A document from a file, '-' (stdin) or an http(s) URL, as `add` reads it."""
+    from .fetch import read_source
 
-    if src == "-":
-        return decode_text(sys.stdin.buffer.read(), f"{what} from stdin", encoding)
-    return read_text_file(Path(src), what, encoding)
+    return read_source(src, what, encoding).text
+
+
+def _one_stdin(a: str | None, b: str | None, names: str) -> None:
+    if a == "-" and b == "-":
+        raise CompareError(f"only one of {names} can be '-' (stdin)")
 
 
 model_option = click.option(
@@ -57,8 +73,8 @@ corpus_option = click.option(
 threshold_option = click.option(
     "--threshold",
     "-t",
-    type=click.FloatRange(-1.0, 1.0),
-    help="Minimum score for a link; lower finds more links, higher is stricter.",
+    type=click.FloatRange(0.0, 1.0),
+    help="Minimum link score, 0-1 (default 0.3): higher makes fewer, surer links; lower finds more.",
 )
 encoding_option = click.option(
     "--encoding",
@@ -104,8 +120,7 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 
     Either file may be '-' to read it from stdin (not both).
     """
-    if claim_file == "-" and response_file == "-":
-        raise CompareError("only one of CLAIM_FILE and RESPONSE_FILE can be '-' (stdin)")
+    _one_stdin(claim_file, response_file, "CLAIM_FILE and RESPONSE_FILE")
     from .align import match as do_match
 
     claim = _read_source(claim_file, "claim", encoding)
@@ -125,14 +140,15 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @click.option("--response", "response_file", help="Response document (file or '-').")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the HTML (default reports/SLUG.html); with --all, the folder.")
 @click.option("--all", "all_pairs", is_flag=True, help="Write every corpus pair's report to DIR/SLUG.html and an index page DIR/index.html (needs -o DIR).")
+@click.option("--force", is_flag=True, help="Overwrite an existing -o file that compare did not write.")
 @corpus_option
 @model_option
 @threshold_option
 @split_option
 @encoding_option
 def report(slug: str | None, claim_file: str | None, response_file: str | None, output: Path | None,
-           all_pairs: bool, corpus: Path | None, model: str | None, threshold: float | None, split: str,
-           encoding: str) -> None:
+           all_pairs: bool, force: bool, corpus: Path | None, model: str | None, threshold: float | None,
+           split: str, encoding: str) -> None:
     """Write the side-by-side HTML report of a corpus pair, loose files, or every pair.
 
     \b
@@ -142,7 +158,7 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
     """
     from .align import match as do_match
     from .corpus import Pair, corpus_dir, list_pairs, load_pair
-    from .report import render, write_all, write_atomic
+    from .report import check_target, render, write_all, write_atomic
 
     if all_pairs:
         if slug or claim_file or response_file:
@@ -159,7 +175,8 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
 
         embedder = open_embedder(model)  # one model for every pair
         written = write_all(pairs, output, lambda p: do_match(
-            p.claim, p.response, threshold=threshold, split=split, embedder=embedder))
+            p.claim, p.response, threshold=threshold, split=split, embedder=embedder),
+            force=force, protect=[p.path for p in pairs if p.path])
         click.echo(str(written[0]))
         return
     if output is not None and output.is_dir():
@@ -170,14 +187,15 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
         pair = load_pair(slug, corpus_dir(corpus))
         output = output or Path("reports") / f"{slug}.html"
     elif claim_file and response_file:
-        if claim_file == "-" and response_file == "-":
-            raise CompareError("only one of --claim and --response can be '-' (stdin)")
+        _one_stdin(claim_file, response_file, "--claim and --response")
         if output is None:
             raise CompareError("with --claim and --response, say where to write the report with -o PATH")
         pair = Pair(slug=output.stem, claim=_read_source(claim_file, "claim", encoding),
                     response=_read_source(response_file, "response", encoding))
     else:
         raise CompareError("give a corpus SLUG (see `compare list`) or both --claim FILE and --response FILE")
+    inputs = [Path(f) for f in (claim_file, response_file) if f and f != "-"]
+    check_target(output, force, protect=[*inputs, *([pair.path] if pair.path else [])])
     alignment = do_match(pair.claim, pair.response, model=model, threshold=threshold, split=split)
     write_atomic(output, render(alignment, pair))
     click.echo(str(output))
@@ -231,8 +249,7 @@ def add(slug: str, claim_src: str, response_src: str, title: str, claimant: str,
     from .fetch import read_source
 
     validate_slug(slug)
-    if claim_src == "-" and response_src == "-":
-        raise CompareError("only one of --claim and --response can be '-' (stdin)")
+    _one_stdin(claim_src, response_src, "--claim and --response")
     if encoding:
         import codecs
 
@@ -356,4 +373,17 @@ def similarity(text_a: str, text_b: str, model: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="compare")
+    try:
+        code = cli.main(prog_name="compare", standalone_mode=False)
+    except click.UsageError as exc:
+        # One line, like every other error: what is wrong and where to look.
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

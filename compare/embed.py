@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import sqlite3
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,12 @@ class Embedder:
             vectors = self.model.encode(todo, progress=self.progress and len(todo) > 64)
             fresh = dict(zip(missing, vectors))
             if self.store:
-                self.store.put_many(self.name, fresh)
+                try:
+                    self.store.put_many(self.name, fresh)
+                except sqlite3.Error as exc:
+                    # The store is only a cache: say so, and use the vectors anyway.
+                    print(f"compare: warning: could not save embeddings to {self.store.path} "
+                          f"({exc}); they will be computed again next time", file=sys.stderr)
             cached.update(fresh)
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
 

@@ -216,12 +216,24 @@ class Heatmap:
     description: str
 
 
+#: Above this many cells the heatmap is left out: the page would grow with the
+#: square of the document lengths (400 x 400 sentences made a 41 MB file).
+MAX_HEATMAP_CELLS = 20_000
+#: Above this many cells, cell tooltips drop the sentence snippets.
+MAX_SNIPPET_CELLS = 2_500
+
+
+def heatmap_too_large(alignment: Alignment) -> bool:
+    return len(alignment.claims) * len(alignment.responses) > MAX_HEATMAP_CELLS
+
+
 def _heatmap(alignment: Alignment, responses: list[ResponseView]) -> Heatmap | None:
     """Responses down, claims across (the shape of Alignment.similarity)."""
     sim = alignment.similarity
     n_c, n_r = len(alignment.claims), len(alignment.responses)
-    if sim is None or not n_c or not n_r:
+    if sim is None or not n_c or not n_r or heatmap_too_large(alignment):
         return None
+    snippets = n_c * n_r <= MAX_SNIPPET_CELLS
     try:
         rows = [[float(v) for v in row] for row in sim]
     except TypeError:
@@ -245,9 +257,9 @@ def _heatmap(alignment: Alignment, responses: list[ResponseView]) -> Heatmap | N
             cells.append(HeatCell(
                 x=left + ci * cell, y=top + ri * cell,
                 fill=_mix((v - low) / span) if math.isfinite(v) else "#ffffff",
-                title=(f"R{ri} × C{ci}: similarity {value} ({what})\n"
-                       f"R{ri}: {snippet(alignment.responses[ri].text)}\n"
-                       f"C{ci}: {snippet(alignment.claims[ci].text)}"),
+                title=(f"R{ri} × C{ci}: similarity {value} ({what})"
+                       + (f"\nR{ri}: {snippet(alignment.responses[ri].text)}"
+                          f"\nC{ci}: {snippet(alignment.claims[ci].text)}" if snippets else "")),
                 chosen=mark, strength=chosen.get((ri, ci), ""),
             ))
     step_c = 1 if cell >= 16 else max(1, math.ceil(16 / cell))
@@ -367,6 +379,7 @@ def context(alignment: Alignment, pair: Pair, generated: str | None = None) -> d
         "responses": responses,
         "summary": summary,
         "heatmap": _heatmap(alignment, responses),
+        "heatmap_too_large": heatmap_too_large(alignment),
         "bands": [(s, t + STRENGTH_MARGINS[s]) for s in STRENGTHS],
         "threshold": t,
         "generated": generated or _now(),
@@ -401,26 +414,66 @@ def render_index(entries: Sequence[IndexEntry], generated: str | None = None) ->
     )
 
 
+GENERATOR_MARK = '<meta name="generator" content="compare">'
+
+
+def check_target(path: Path, force: bool = False, protect: Iterable[Path] = ()) -> None:
+    """Refuse to clobber what the user did not ask us to replace.
+
+    An input document or a file under a protected folder (the corpus) is never
+    a report target; an existing file that compare did not write needs --force.
+    """
+    resolved = path.resolve()
+    for guarded in protect:
+        g = Path(guarded).resolve()
+        if resolved == g or g in resolved.parents:
+            raise CompareError(f"refusing to write the report over {path}: it is one of the "
+                               "inputs or inside the corpus; choose another -o path")
+    if resolved.is_file() and not force:
+        try:
+            with open(resolved, encoding="utf-8", errors="replace") as fh:
+                head = fh.read(4096)
+        except OSError:
+            head = ""
+        if GENERATOR_MARK not in head:
+            raise CompareError(f"{path} exists and is not a compare report: "
+                               "pass --force to overwrite it, or choose another -o path")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a page."""
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # A device or pipe (/dev/stdout, a FIFO): write through, never replace it.
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
+        # mkstemp makes the file private (0600); a report is meant to be shared.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_all(pairs: Iterable[Pair], out_dir: Path, align_pair, generated: str | None = None) -> list[Path]:
+def write_all(pairs: Iterable[Pair], out_dir: Path, align_pair, generated: str | None = None,
+              force: bool = False, protect: Iterable[Path] = ()) -> list[Path]:
     """Every pair's report as out_dir/SLUG.html, then out_dir/index.html linking them.
 
     `align_pair(pair)` returns the pair's Alignment (so the caller picks model,
     threshold and split, and can share one loaded model across pairs).
     """
     generated = generated or _now()
+    pairs = list(pairs)
+    protect = list(protect)
+    for target in [out_dir / "index.html", *(out_dir / f"{p.slug}.html" for p in pairs)]:
+        check_target(target, force, protect)
     entries, written = [], []
     for pair in pairs:
         try:

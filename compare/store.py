@@ -145,7 +145,8 @@ class EmbeddingStore:
                 rows,
             )
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may already have rolled back (disk full)
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 

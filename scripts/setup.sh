@@ -3,4 +3,4 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 ensure_venv
 cd "$ROOT"
-"$VENV/bin/compare" report dprk-it-workers -o "$ROOT/reports/dprk-it-workers.html"
+"$VENV/bin/compare" report dprk-it-workers --corpus "$ROOT/corpus" -o "$ROOT/reports/dprk-it-workers.html"

@@ -184,3 +184,109 @@ def test_list_skips_a_hand_broken_pair_with_a_warning(tmp_path):
     assert result.exit_code == 0, result.output
     assert [row["slug"] for row in json.loads(result.stdout)] == ["good-one"]
     assert "broken-one" in result.stderr and "meta.json" in result.stderr
+
+
+def test_report_never_overwrites_an_input_document(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    for target in (c, r):
+        result = CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(target)])
+        assert result.exit_code == 1 and "inputs" in result.output
+    assert c.read_text(encoding="utf-8") == CLAIM and r.read_text(encoding="utf-8") == RESPONSE
+
+
+def test_report_never_writes_into_a_corpus_pair(tmp_path, fake_model):
+    import shutil
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ROOT / "corpus" / "dprk-it-workers", corpus / "dprk-it-workers")
+    target = corpus / "dprk-it-workers" / "claim.txt"
+    before = target.read_text(encoding="utf-8")
+    result = CliRunner().invoke(cli, ["report", "dprk-it-workers", "--corpus", str(corpus), "-o", str(target)])
+    assert result.exit_code == 1
+    assert target.read_text(encoding="utf-8") == before
+
+
+def test_report_overwrites_a_foreign_file_only_with_force(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    out = tmp_path / "notes.html"
+    out.write_text("my own notes", encoding="utf-8")
+    args = ["report", "--claim", str(c), "--response", str(r), "-o", str(out)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "--force" in result.output
+    assert out.read_text(encoding="utf-8") == "my own notes"
+    assert CliRunner().invoke(cli, [*args, "--force"]).exit_code == 0
+    assert "<!DOCTYPE html>" in out.read_text(encoding="utf-8")
+    # A report compare wrote itself is simply refreshed.
+    assert CliRunner().invoke(cli, args).exit_code == 0
+
+
+def test_report_is_readable_by_others(tmp_path, fake_model):
+    import os
+    import stat
+
+    c, r = _files(tmp_path)
+    out = tmp_path / "shared.html"
+    old = os.umask(0o022)
+    try:
+        assert CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out)]).exit_code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+def test_report_writes_through_a_pipe_instead_of_replacing_it(tmp_path, fake_model):
+    import os
+    import threading
+
+    c, r = _files(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    reader.start()
+    result = CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(fifo)])
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert received and received[0].startswith("<!DOCTYPE html>")
+    assert fifo.is_fifo()
+
+
+def test_unwritable_output_is_one_line_error(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder", encoding="utf-8")
+    line = _one_line_error(CliRunner().invoke(
+        cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(blocker / "sub" / "x.html")]))
+    assert "blocker" in line
+
+
+def test_a_store_that_cannot_save_is_a_warning_not_a_failure(tmp_path, fake_model, monkeypatch):
+    import sqlite3
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr("compare.store.EmbeddingStore.put_many", full)
+    c, r = _files(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(c), str(r), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["links"][0]["claim"] == 1
+    assert "could not save embeddings" in result.stderr
+
+
+def test_usage_errors_are_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "compare", "match", "--threshold", "5", "a", "b"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "--threshold" in lines[0] and "--help" in lines[0]
+
+
+def test_report_leaves_out_a_heatmap_too_large_to_draw(tmp_path, fake_model):
+    claim = " ".join(f"Claim number {i} concerns topic {i}." for i in range(160)) + "\n"
+    response = " ".join(f"Reply {i} is about topic {i}." for i in range(130)) + "\n"
+    c, r = _files(tmp_path, claim, response)
+    out = tmp_path / "big.html"
+    assert CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out)]).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert "too many cells" in html and 'class="cell"' not in html
