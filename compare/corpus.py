@@ -73,9 +73,21 @@ def read_text_file(path: Path, what: str, encoding: str = "utf-8") -> str:
     return decode_text(data, f"{what} file {path}", encoding)
 
 
+def _wide_encoding(encoding: str) -> bool:
+    """UTF-16 and UTF-32 text is full of NUL bytes: it cannot be judged before decoding."""
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name.startswith(("utf-16", "utf-32"))
+
+
 def decode_text(data: bytes, what: str, encoding: str = "utf-8") -> str:
-    if b"\x00" in data[:8192]:
-        raise CompareError(f"{what} looks binary (it contains NUL bytes): give a plain text file")
+    binary = CompareError(f"{what} looks binary (it contains NUL bytes): give a plain text file")
+    if not _wide_encoding(encoding) and b"\x00" in data[:8192]:
+        raise binary
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
@@ -87,15 +99,30 @@ def decode_text(data: bytes, what: str, encoding: str = "utf-8") -> str:
         raise CompareError(f"unknown encoding {encoding!r}: use a name such as utf-8 or cp1252") from None
     if text.startswith("\ufeff"):
         text = text[1:]
+    if "\x00" in text:
+        raise binary
     if not text.strip():
         raise CompareError(f"{what} is empty: give a document with text in it")
     return text
 
 
+def _meta_text(meta: dict, key: str, meta_path: Path) -> str:
+    value = meta.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        raise CompareError(
+            f"{meta_path}: {key!r} must be text, not {type(value).__name__}: fix or remove it"
+        )
+    return str(value)
+
+
 def load_pair(slug: str, root: Path) -> Pair:
     folder = root / slug
     if not SLUG_RE.fullmatch(slug) or not folder.is_dir():
-        known = ", ".join(p.slug for p in list_pairs(root)) or "none"
+        # Folder names only: reading every pair here would let one broken pair
+        # replace this message with its own error.
+        known = ", ".join(pair_slugs(root)) or "none"
         raise CompareError(
             f"no pair {slug!r} in corpus {root}: known pairs: {known} "
             "(run `compare list`, or pass --corpus)"
@@ -107,21 +134,48 @@ def load_pair(slug: str, root: Path) -> Pair:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (ValueError, UnicodeDecodeError) as exc:
             raise CompareError(f"{meta_path} is not valid JSON ({exc}): fix or remove it") from None
-    sources = meta.get("sources", meta.get("source", []))
-    if isinstance(sources, str):
+        if not isinstance(meta, dict):
+            raise CompareError(
+                f"{meta_path} must hold a JSON object such as {{\"title\": \"...\"}}, "
+                f"not a {type(meta).__name__}: fix or remove it"
+            )
+    sources = meta.get("sources", meta.get("source"))
+    if sources is None:
+        sources = []
+    elif isinstance(sources, str):
         sources = [sources] if sources else []
+    elif not (isinstance(sources, list) and all(isinstance(s, str) for s in sources)):
+        raise CompareError(
+            f"{meta_path}: 'sources' must be a list of URLs or names (strings): fix or remove it"
+        )
     return Pair(
         slug=slug,
         claim=read_text_file(folder / CLAIM_FILE, "claim"),
         response=read_text_file(folder / RESPONSE_FILE, "response"),
-        title=str(meta.get("title", "")),
-        claimant=str(meta.get("claimant", "")),
-        respondent=str(meta.get("respondent", "")),
-        date=str(meta.get("date", "")),
-        sources=[str(s) for s in sources],
-        added=str(meta.get("added", "")),
+        title=_meta_text(meta, "title", meta_path),
+        claimant=_meta_text(meta, "claimant", meta_path),
+        respondent=_meta_text(meta, "respondent", meta_path),
+        date=_meta_text(meta, "date", meta_path),
+        sources=list(sources),
+        added=_meta_text(meta, "added", meta_path),
         path=folder,
     )
+
+
+def _is_pair_folder(folder: Path) -> bool:
+    return (
+        folder.is_dir()
+        and SLUG_RE.fullmatch(folder.name) is not None
+        and (folder / CLAIM_FILE).is_file()
+        and (folder / RESPONSE_FILE).is_file()
+    )
+
+
+def pair_slugs(root: Path) -> list[str]:
+    """Slugs of the complete pair folders, sorted, without reading any file."""
+    if not root.is_dir():
+        return []
+    return [folder.name for folder in sorted(root.iterdir()) if _is_pair_folder(folder)]
 
 
 def list_pairs(root: Path, on_error: Callable[[str], None] | None = None) -> list[Pair]:
@@ -131,22 +185,14 @@ def list_pairs(root: Path, on_error: Callable[[str], None] | None = None) -> lis
     `on_error` is given: then it is reported there and skipped, so one broken
     folder does not hide the rest of the corpus.
     """
-    if not root.is_dir():
-        return []
     pairs = []
-    for folder in sorted(root.iterdir()):
-        if (
-            folder.is_dir()
-            and SLUG_RE.fullmatch(folder.name)
-            and (folder / CLAIM_FILE).is_file()
-            and (folder / RESPONSE_FILE).is_file()
-        ):
-            try:
-                pairs.append(load_pair(folder.name, root))
-            except CompareError as exc:
-                if on_error is None:
-                    raise
-                on_error(f"skipped pair {folder.name!r}: {exc}")
+    for slug in pair_slugs(root):
+        try:
+            pairs.append(load_pair(slug, root))
+        except CompareError as exc:
+            if on_error is None:
+                raise
+            on_error(f"skipped pair {slug!r}: {exc}")
     return pairs
 
 

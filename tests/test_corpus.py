@@ -653,3 +653,97 @@ def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypa
     assert "no answer within 1 s" in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (corpus / "trickle").exists()
+
+
+# --- regressions: wide encodings, hand-edited meta.json, unknown slugs -------------
+
+
+def test_utf16_accepted_with_encoding_despite_nul_bytes(tmp_path, docs, corpus):
+    """Regression: the NUL-byte check ran before decoding, so --encoding utf-16 never worked."""
+    c = tmp_path / "claim16.txt"
+    c.write_bytes(CLAIM.encode("utf-16"))  # --encoding applies to both documents
+    r = tmp_path / "utf16.txt"
+    text = "Le porte-parole a déclaré que c'était faux.\n"
+    r.write_bytes(text.encode("utf-16"))
+    refused = add(corpus, "wide", c, r)
+    assert refused.exit_code == 1
+    assert "binary" in refused.output or "not valid utf-8" in refused.output
+    assert not (corpus / "wide").exists()
+    for enc in ("utf-16", "UTF16"):
+        result = add(corpus, "wide", c, r, "--encoding", enc, "--force")
+        assert result.exit_code == 0, result.output
+        assert (corpus / "wide" / "response.txt").read_bytes().decode("utf-8") == text
+        assert (corpus / "wide" / "claim.txt").read_bytes().decode("utf-8") == CLAIM
+    c32, r32 = tmp_path / "c32.txt", tmp_path / "r32.txt"
+    text32 = "Die Sprecherin wies die Vorwürfe zurück.\n"
+    c32.write_bytes(CLAIM.encode("utf-32-le"))
+    r32.write_bytes(text32.encode("utf-32-le"))
+    result = add(corpus, "wide32", c32, r32, "--encoding", "utf-32-le")
+    assert result.exit_code == 0, result.output
+    assert (load_pair("wide32", corpus).claim, load_pair("wide32", corpus).response) == (CLAIM, text32)
+
+
+def test_utf16_text_with_nul_characters_is_still_binary(tmp_path, docs, corpus):
+    c = tmp_path / "claim16.txt"
+    c.write_bytes(CLAIM.encode("utf-16"))
+    r = tmp_path / "nul16.txt"
+    r.write_bytes("Some text\x00\x00 with NULs inside.\n".encode("utf-16"))
+    result = add(corpus, "nul16", c, r, "--encoding", "utf-16")
+    assert result.exit_code == 1
+    assert "binary" in result.output
+    assert not (corpus / "nul16").exists()
+
+
+def _hand_made_pair(corpus, slug, meta_text):
+    folder = corpus / slug
+    folder.mkdir(parents=True)
+    (folder / "claim.txt").write_text("A claim.\n", encoding="utf-8")
+    (folder / "response.txt").write_text("A response.\n", encoding="utf-8")
+    (folder / "meta.json").write_text(meta_text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("meta_text, fragment", [
+    ("[]", "must hold a JSON object"),
+    ('"just a string"', "must hold a JSON object"),
+    ("5", "must hold a JSON object"),
+    ('{"sources": 5}', "'sources' must be a list"),
+    ('{"sources": [1, 2]}', "'sources' must be a list"),
+    ('{"title": {"a": 1}}', "'title' must be text"),
+])
+def test_meta_json_of_the_wrong_shape_is_one_clear_error(corpus, meta_text, fragment):
+    """Regression: valid JSON that was not an object (or had wrong types) gave a traceback."""
+    _hand_made_pair(corpus, "odd", meta_text)
+    with pytest.raises(CompareError) as info:
+        load_pair("odd", corpus)
+    message = str(info.value)
+    assert fragment in message and "meta.json" in message and "fix or remove it" in message
+    result = run(["list", "--corpus", str(corpus)])
+    assert "Traceback" not in result.output
+    assert "skipped pair 'odd'" in result.output
+
+
+def test_meta_json_nulls_are_empty_not_none(corpus):
+    """Regression: {"title": null} was shown as "None"."""
+    _hand_made_pair(corpus, "nulls", '{"title": null, "claimant": null, "date": null, "sources": null,'
+                                     ' "added": null, "respondent": 7}')
+    pair = load_pair("nulls", corpus)
+    assert (pair.title, pair.claimant, pair.date, pair.added) == ("", "", "", "")
+    assert pair.respondent == "7" and pair.sources == []
+    result = run(["list", "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.output
+    single = _hand_made_pair(corpus, "one-source", '{"sources": "https://example.org/a"}')
+    assert load_pair(single.name, corpus).sources == ["https://example.org/a"]
+
+
+def test_unknown_slug_is_reported_even_with_a_broken_pair(docs, corpus):
+    """Regression: listing known slugs loaded every pair, so a broken one hid 'no pair'."""
+    c, r = docs
+    assert add(corpus, "good", c, r).exit_code == 0
+    _hand_made_pair(corpus, "broken", "[")
+    with pytest.raises(CompareError) as info:
+        load_pair("nope", corpus)
+    message = str(info.value)
+    assert message.startswith("no pair 'nope'")
+    assert "broken" in message and "good" in message
