@@ -17,7 +17,6 @@ import numpy as np
 from .corpus import Pair
 from .errors import CompareError
 from .segment import segment
-from .store import text_hash
 
 SIDES = ("claim", "response")
 CHUNK = 256
@@ -59,44 +58,40 @@ def corpus_sentences(pairs: Iterable[Pair], side: str | None = None) -> list[Cor
 
 
 def embed_texts(embedder, texts: Sequence[str], chunk: int = CHUNK) -> np.ndarray:
-    """Vectors for TEXTS through EMBEDDER, committing each chunk of new vectors.
+    """Vectors for TEXTS through EMBEDDER, CHUNK distinct texts per `embedder.embed` call.
 
-    Shows one progress bar on stderr for a long run when the embedder shows
-    progress (stderr is a terminal); otherwise prints nothing.
+    Embedder.embed reads the cache, encodes what is missing and stores those
+    vectors in one transaction per call, so a killed query keeps every finished
+    chunk. Shows one progress bar on stderr for a long run when the embedder
+    shows progress (stderr is a terminal); otherwise prints nothing.
     """
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     unique = list(dict.fromkeys(texts))
-    hashes = [text_hash(t) for t in unique]
-    store = getattr(embedder, "store", None)
-    found: dict[str, np.ndarray] = store.get_many(embedder.name, hashes) if store else {}
-    todo = [(h, t) for h, t in zip(hashes, unique) if h not in found]
-    if todo:
-        show = bool(getattr(embedder, "progress", False)) and len(todo) > 64
-        saved = getattr(embedder, "progress", False)
-        embedder.progress = False  # one outer bar, not one per chunk
-        try:
-            starts = range(0, len(todo), chunk)
-            if show:
-                import click
+    vectors: dict[str, np.ndarray] = {}
+    saved = getattr(embedder, "progress", False)
+    show = bool(saved) and len(unique) > 64
+    embedder.progress = False  # one outer bar, not one per chunk
+    try:
+        starts = range(0, len(unique), chunk)
+        if show:
+            import click
 
-                with click.progressbar(starts, label=f"embedding {len(todo)} sentences",
-                                       file=sys.stderr) as bar:
-                    for start in bar:
-                        _embed_chunk(embedder, todo[start : start + chunk], found)
-            else:
-                for start in starts:
-                    _embed_chunk(embedder, todo[start : start + chunk], found)
-        finally:
-            embedder.progress = saved
-    by_text = {t: found[h] for h, t in zip(hashes, unique)}
-    return np.stack([by_text[t] for t in texts]).astype(np.float32)
+            with click.progressbar(starts, label=f"embedding {len(unique)} sentences",
+                                   file=sys.stderr) as bar:
+                for start in bar:
+                    _embed_chunk(embedder, unique[start : start + chunk], vectors)
+        else:
+            for start in starts:
+                _embed_chunk(embedder, unique[start : start + chunk], vectors)
+    finally:
+        embedder.progress = saved
+    return np.stack([vectors[t] for t in texts]).astype(np.float32)
 
 
-def _embed_chunk(embedder, part: list[tuple[str, str]], found: dict) -> None:
-    vectors = embedder.embed([t for _, t in part])
-    for (h, _), v in zip(part, vectors):
-        found[h] = v
+def _embed_chunk(embedder, part: list[str], vectors: dict) -> None:
+    for text, vector in zip(part, embedder.embed(part)):
+        vectors[text] = vector
 
 
 def query(text: str, embedder, pairs: Sequence[Pair], n: int = 10, side: str | None = None) -> list[Hit]:

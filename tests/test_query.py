@@ -51,11 +51,16 @@ def jsonl(output: str) -> list[dict]:
 
 
 def test_query_finds_an_exact_sentence_first(corpus, fake_model):
+    # More sentences than the default -n, so the default limit is really checked.
+    add_pair(corpus, Pair(slug="extra", claim="One more claim. And another one. A third.",
+                          response="Yet another response. And a last one."))
+    total = sum(len(segment(p.claim)) + len(segment(p.response)) for p in list_pairs(corpus))
+    assert total == 15
     target = "Hackers stole virtual currency from a research firm."
     result = run(["query", target, "--corpus", str(corpus)])
     assert result.exit_code == 0, result.output
     hits = jsonl(result.stdout)
-    assert len(hits) == 10 or len(hits) == sum(len(segment(c)) + len(segment(r)) for c, r in PAIRS.values())
+    assert len(hits) == 10  # the default -n
     first = hits[0]
     assert list(first) == ["pair", "side", "index", "text", "score"]
     assert first == {"pair": "cyber-threat", "side": "claim", "index": 0, "text": target,
@@ -137,9 +142,56 @@ def test_second_query_embeds_only_the_query(corpus, fake_model):
     assert fake_model.calls[calls:] == [["second question"]]
 
 
+def _long_pair(corpus, sentences=100):
+    claim = " ".join(f"Claim sentence number {i} about topic {i % 9}." for i in range(sentences))
+    add_pair(corpus, Pair(slug="long", claim=claim, response="A short response."))
+    assert len(segment(claim)) == sentences  # well above the 64-sentence bar threshold
+
+
+class _TtyStderr:
+    """Stands in for compare.embed's `sys`, so the Embedder believes stderr is a terminal."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    @property
+    def stderr(self):
+        class _Err:
+            def isatty(self):
+                return True
+
+        return _Err()
+
+
 def test_no_progress_output_when_stderr_is_not_a_terminal(corpus, fake_model):
+    """Regression: the old test had 10 sentences, too few for a bar either way."""
+    _long_pair(corpus)
     result = run(["query", "fines", "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert len(fake_model.calls[0]) > 64  # a run long enough for a bar on a terminal
     assert result.stderr == ""
+
+
+def test_progress_bar_when_stderr_is_a_terminal(corpus, fake_model, monkeypatch):
+    import compare.embed
+
+    _long_pair(corpus)
+    monkeypatch.setattr(compare.embed, "sys", _TtyStderr(sys))
+    progress_flags = []
+    encode = fake_model.encode
+
+    def spy(texts, progress=False):
+        progress_flags.append(progress)
+        return encode(texts, progress)
+
+    monkeypatch.setattr(fake_model, "encode", spy)
+    result = run(["query", "fines", "--corpus", str(corpus)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("embedding 111 sentences") == 1  # one bar over the chunks
+    assert progress_flags[0] is False  # no inner bar from the model
 
 
 def test_similarity(fake_model):
@@ -191,6 +243,28 @@ def test_embed_texts_commits_in_chunks(tmp_path):
     assert [len(c) for c in model.calls] == [16, 16, 16, 2]
     assert store.count(model.name) == 50
     assert np.allclose(vectors[50:], vectors[:5])
+
+
+def test_embed_texts_leaves_the_cache_to_embedder_embed(tmp_path):
+    """Regression: embed_texts had its own copy of the cache lookup of Embedder.embed."""
+    store = EmbeddingStore()
+    model = FakeModel()
+    embedder = Embedder(model, store, progress=False)
+    texts = [f"sentence number {i} about topic {i % 7}" for i in range(50)]
+    embedder.embed(texts[:16])  # the first chunk is cached already
+    lookups = []
+    get_many = store.get_many
+
+    def counting(name, hashes):
+        hashes = list(hashes)
+        lookups.append(len(hashes))
+        return get_many(name, hashes)
+
+    store.get_many = counting
+    vectors = embed_texts(embedder, texts, chunk=16)
+    assert lookups == [16, 16, 16, 2]  # one lookup per embedder.embed call, none of its own
+    assert [len(c) for c in model.calls] == [16, 16, 16, 2]  # the cached chunk is not re-encoded
+    assert np.allclose(vectors, embedder.embed(texts))
 
 
 def test_embed_texts_shows_one_bar_when_asked(capsys):
