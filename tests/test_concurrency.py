@@ -108,20 +108,30 @@ def test_concurrent_force_replacements_never_show_a_missing_pair(tmp_path, env):
     valid_responses = {r.read_text(encoding="utf-8")}
     stop = threading.Event()
     problems: list[str] = []
+    crashes: list[str] = []
+    rounds = [0]
 
     def reader():
-        while not stop.is_set():
-            slugs = [p.slug for p in list_pairs(corpus)]
-            if slugs != ["hot"]:
-                problems.append(f"listing {slugs}")
-            try:
-                claim = (corpus / "hot" / "claim.txt").read_text(encoding="utf-8")
-                response = (corpus / "hot" / "response.txt").read_text(encoding="utf-8")
-            except OSError as exc:
-                problems.append(f"read {exc}")
-                continue
-            if claim not in valid_claims or response not in valid_responses:
-                problems.append(f"partial content {claim!r} {response!r}")
+        # Anything the loop raises is collected: a dead reader must fail the test,
+        # not leave `problems` empty.
+        try:
+            while not stop.is_set():
+                rounds[0] += 1
+                slugs = [p.slug for p in list_pairs(corpus)]
+                if slugs != ["hot"]:
+                    problems.append(f"listing {slugs}")
+                try:
+                    claim = (corpus / "hot" / "claim.txt").read_text(encoding="utf-8")
+                    response = (corpus / "hot" / "response.txt").read_text(encoding="utf-8")
+                except OSError as exc:
+                    problems.append(f"read {exc}")
+                    continue
+                if claim not in valid_claims or response not in valid_responses:
+                    problems.append(f"partial content {claim!r} {response!r}")
+        except BaseException:
+            import traceback
+
+            crashes.append(traceback.format_exc())
 
     procs = []
     for i in range(1, 6):
@@ -142,7 +152,9 @@ def test_concurrent_force_replacements_never_show_a_missing_pair(tmp_path, env):
     finally:
         stop.set()
         thread.join()
+    assert crashes == []
     assert problems == []
+    assert rounds[0] > 0
     assert os.listdir(corpus) == ["hot"]
 
 
@@ -206,15 +218,28 @@ def test_kill_9_at_random_moments_during_add(tmp_path, env):
     corpus = Path(env["COMPARE_CORPUS"])
     rng = random.Random(1234)
     expected = {}
+    killed_during_write = []
     for i in range(8):
         c, r = write_docs(tmp_path / "docs", f"r{i}")
         slug = f"rand-{i}"
         expected[slug] = (c.read_text(encoding="utf-8"), r.read_text(encoding="utf-8"))
+        mid_write = i % 2 == 1  # every other kill lands while the pair is being written
         proc = subprocess.Popen(
             compare_cmd("add", slug, "--claim", str(c), "--response", str(r)),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "1.0"} if mid_write else env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.0, 0.8))
+
+        def tmp_folders():
+            return corpus.is_dir() and any(t.name.startswith(f".tmp-{slug}-") for t in corpus.iterdir())
+
+        if mid_write:
+            assert _wait_for(lambda: tmp_folders() or proc.poll() is not None, timeout=60, interval=0.002)
+            time.sleep(rng.uniform(0.0, 0.6))
+        else:
+            time.sleep(rng.uniform(0.0, 0.8))
+        if proc.poll() is None and tmp_folders():
+            killed_during_write.append(slug)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
         for entry in corpus_listing(env):
@@ -222,6 +247,12 @@ def test_kill_9_at_random_moments_during_add(tmp_path, env):
             pair = load_pair(entry["slug"], corpus)
             assert (pair.claim, pair.response) == (claim, response)
             assert json.loads((corpus / entry["slug"] / "meta.json").read_text(encoding="utf-8"))
+    # Kills that hit the write itself, not just a Python still starting up.
+    assert len(killed_during_write) >= 3, killed_during_write
+    listed = {entry["slug"] for entry in corpus_listing(env)}
+    assert not listed & set(killed_during_write)
+    for slug in killed_during_write:
+        assert not (corpus / slug).exists()
 
 
 # --- the embedding store ----------------------------------------------------------
