@@ -13,7 +13,9 @@ for the link (abstention) model.
    sentence; the likelihood of the gold claim set) over decode.FEATURES.
 2. SHARPNESS / STAY_* / FORWARD / SEQUENCE_OFFSET / EVIDENCE_TEMPERATURE: `--grid`
    scores a small grid by top-1 on DISAPERE train and train_pairs/ (the defaults are the
-   best sum of the two; dev and pairs/ were looked at, not optimized for).
+   best sum of the two; dev and pairs/ were looked at, not optimized for); then
+   OPENING_PENALTY the same way (2: the start of DISAPERE train's plateau, with
+   train_pairs/ unchanged).
 3. LINK_WEIGHTS / LINK_BIAS: logistic regression over align.LINK_FEATURES on
    DISAPERE train + pairs/ + train_pairs/ response sentences; label 1 when the gold link has claims and
    the chosen claim is one of them, 0 when the gold says "no specific claim"
@@ -201,6 +203,13 @@ def main():
                   f"pairs {top1(data['pairs']):.3f}", flush=True)
     A.SHARPNESS, A.STAY_IN_PARAGRAPH, A.STAY_ACROSS_PARAGRAPHS, A.FORWARD = 0.5, 0.8, 0.2, 0.2
     A.SEQUENCE_OFFSET, A.EVIDENCE_TEMPERATURE = 2.0, 0.5
+    if args.grid:
+        for penalty in (0.0, 1.0, 2.0, 3.0, 4.0, 6.0):
+            A.OPENING_PENALTY = penalty
+            print(f"  opening penalty {penalty}: top-1 train {top1(data['train']):.3f} "
+                  f"train_pairs {top1(data['trainpairs']):.3f} dev {top1(data['dev']):.3f} "
+                  f"pairs {top1(data['pairs']):.3f}", flush=True)
+    A.OPENING_PENALTY = 2.0
 
     Xt, yt, wt = link_rows(data["train"])
     small = data["pairs"] + data["trainpairs"]

@@ -222,3 +222,27 @@ def test_match_embeds_the_prototypes_once_per_embedder(fake_model):
     a = match(CLAIM, "A brand new sentence about fines.", embedder=embedder)
     assert [len(c) for c in fake_model.calls[calls:]] == [1]  # only the new sentence
     assert "none_lean" in a.links[0].evidence
+
+
+def test_opening_paragraph_penalty_follows_the_sequence_weight(monkeypatch):
+    from compare import align as A
+
+    claims = ["Summary of the paper.", "Point about alpha.", "Point about beta."]
+    responses = ["About alpha.", "About beta.", "More on beta."]
+    cv = _unit([[1, 0.3, 0.3], [0.3, 1, 0], [0.3, 0, 1]])
+    rv = _unit([[0.5, 1, 0.1], [0.5, 0.1, 1], [0.4, 0.1, 1]])
+
+    def run(penalty, claim_paras):
+        monkeypatch.setattr(A, "OPENING_PENALTY", penalty)
+        return A.analyse(claims, responses, cv, rv, [True, False, False], claim_paras)
+
+    off, on = run(0.0, [True, True, False]), run(2.0, [True, True, False])
+    factor = np.exp(-2.0 * on.sequence_weight)
+    ratio_off = off.context[:, 0] / off.context[:, 1]
+    assert np.allclose(on.context[:, 0] / on.context[:, 1], ratio_off * factor)
+    assert np.allclose(on.context.sum(axis=1), 1)
+    # The abstention evidence (context gain of the chosen claim) is taken before the penalty.
+    same = on.best == off.best
+    assert np.allclose(on.link_features[same, 0], off.link_features[same, 0])
+    # A claim document that is a single paragraph gets no penalty at all.
+    assert np.allclose(run(2.0, [True, False, False]).context, run(0.0, [True, False, False]).context)
