@@ -612,7 +612,8 @@ def test_add_does_not_import_torch(tmp_path, docs, server):
     assert (tmp_path / "corpus" / "light" / "meta.json").exists()
 
 
-def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypatch):
+@pytest.mark.parametrize("path", ["/body.txt", "/headers.txt"])
+def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypatch, path):
     """Regression: resp.read(65536) waited for 64 KB, so 1 byte/s outlived the timeout."""
     for var in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
@@ -620,10 +621,13 @@ def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypa
 
     class Trickle(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", "60")
-            self.end_headers()
+            if self.path == "/headers.txt":  # the headers themselves never end
+                self.wfile.write(b"HTTP/1.0 200 OK\r\nX-Slow: ")
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "60")
+                self.end_headers()
             try:
                 for _ in range(60):  # 30 s at most, then the thread ends by itself
                     self.wfile.write(b"x")
@@ -643,7 +647,7 @@ def test_trickling_server_is_cut_off_at_the_total_timeout(docs, corpus, monkeypa
         c, _ = docs
         monkeypatch.setenv("COMPARE_FETCH_TIMEOUT", "1")
         start = time.monotonic()
-        result = add(corpus, "trickle", c, f"http://127.0.0.1:{httpd.server_address[1]}/t.txt")
+        result = add(corpus, "trickle", c, f"http://127.0.0.1:{httpd.server_address[1]}{path}")
         elapsed = time.monotonic() - start
     finally:
         httpd.shutdown()
