@@ -257,7 +257,7 @@ def _heatmap(alignment: Alignment, responses: list[ResponseView]) -> Heatmap | N
             cells.append(HeatCell(
                 x=left + ci * cell, y=top + ri * cell,
                 fill=_mix((v - low) / span) if math.isfinite(v) else "#ffffff",
-                title=(f"R{ri} × C{ci}: similarity {value} ({what})"
+                title=(f"R{ri} × C{ci}: score {value} ({what})"
                        + (f"\nR{ri}: {snippet(alignment.responses[ri].text)}"
                           f"\nC{ci}: {snippet(alignment.claims[ci].text)}" if snippets else "")),
                 chosen=mark, strength=chosen.get((ri, ci), ""),
@@ -270,7 +270,7 @@ def _heatmap(alignment: Alignment, responses: list[ResponseView]) -> Heatmap | N
         col_labels=[(left + ci * cell + cell / 2, f"C{ci}") for ci in range(0, n_c, step_c)],
         row_labels=[(top + ri * cell + cell / 2, f"R{ri}") for ri in range(0, n_r, step_r)],
         low=low, high=high, low_fill=_mix(0), high_fill=_mix(1),
-        description=(f"Similarity of each of {n_r} response sentences (rows) to each of {n_c} "
+        description=(f"Match score of each of {n_r} response sentences (rows) against each of {n_c} "
                      f"claims (columns), from {score(low)} (light) to {score(high)} (dark); "
                      f"{len(chosen)} chosen links are outlined."),
     )

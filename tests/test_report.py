@@ -133,7 +133,7 @@ def test_document_structure(demo):
     assert doc.find("head").find("title").text == "Demo pair — compare"
     assert len(list(doc.find_all("main"))) == 1
     headings = [n.text.strip() for n in doc.find_all("h2")]
-    assert any("Side by side" in h for h in headings) and any("Similarity" in h for h in headings)
+    assert any("Side by side" in h for h in headings) and any("Match scores" in h for h in headings)
     claims = list(doc.find_all("li", cls="claim"))
     responses = list(doc.find_all("li", cls="response"))
     assert [c.attrs["id"] for c in claims] == ["c0", "c1", "c2"]            # document order
@@ -196,7 +196,7 @@ def test_heatmap_cells_have_tooltips_and_chosen_marks(demo):
     cells = list(heat.find_all("rect", cls="cell"))
     assert len(cells) == 9
     titles = [c.find("title").text for c in cells]
-    assert titles[0].startswith("R0 × C0: similarity 0.90") and "chosen link, strong" in titles[0]
+    assert titles[0].startswith("R0 × C0: score 0.90") and "chosen link, strong" in titles[0]
     assert "R0: No domains were ever seized." in titles[0] and "C0: The agency seized 17 web domains." in titles[0]
     assert "not chosen" in titles[1]
     chosen = list(heat.find_all("rect", cls="chosen"))
@@ -208,7 +208,7 @@ def test_missing_or_misshapen_similarity_is_tolerated():
         alignment = make_alignment(CLAIMS, RESPONSES, SIM)
         alignment.similarity = sim
         doc = Tree(render(alignment, PAIR)).root
-        assert "No similarity matrix" in doc.find("section", cls="heat").text
+        assert "No score matrix" in doc.find("section", cls="heat").text
         assert len(list(doc.find_all("li", cls="response"))) == 3
 
 
