@@ -60,10 +60,24 @@ def validate_slug(slug: str) -> str:
     return slug
 
 
+#: The largest document read from a file or stdin; a statement is kilobytes,
+#: and an endless source (/dev/zero, a runaway pipe) must not eat the memory.
+MAX_DOCUMENT_BYTES = 50_000_000
+
+
+def read_limited(stream, what: str) -> bytes:
+    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise CompareError(f"{what} is larger than {MAX_DOCUMENT_BYTES // 1_000_000} MB: "
+                           "give the statement itself, not a whole archive")
+    return data
+
+
 def read_text_file(path: Path, what: str, encoding: str = "utf-8") -> str:
     """Read a user's document, refusing what we cannot read faithfully."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = read_limited(fh, f"{what} file {path}")
     except FileNotFoundError:
         raise CompareError(f"{what} file not found: {path}") from None
     except IsADirectoryError:

@@ -237,10 +237,13 @@ def _extract_article(data: bytes, charset: str | None, label: str) -> str:
 
 def read_source(src: str, what: str, encoding: str | None = None) -> Document:
     """A document from a file path, '-' (stdin) or an http(s) URL."""
-    from .corpus import decode_text, read_text_file
+    from .corpus import decode_text, read_limited, read_text_file
 
     if src == "-":
-        return Document(decode_text(sys.stdin.buffer.read(), f"{what} from stdin", encoding or "utf-8"))
+        if sys.stdin is None or sys.stdin.closed:
+            raise CompareError(f"stdin is closed, so the {what} cannot be read from '-': pass a file")
+        data = read_limited(sys.stdin.buffer, f"{what} from stdin")
+        return Document(decode_text(data, f"{what} from stdin", encoding or "utf-8"))
     if is_url(src):
         return fetch_url(src, what, encoding)
     return Document(read_text_file(Path(src), what, encoding or "utf-8"))

@@ -290,3 +290,21 @@ def test_report_leaves_out_a_heatmap_too_large_to_draw(tmp_path, fake_model):
     assert CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out)]).exit_code == 0
     html = out.read_text(encoding="utf-8")
     assert "too many cells" in html and 'class="cell"' not in html
+
+
+def test_endless_input_is_refused_not_read_forever(tmp_path, fake_model, monkeypatch):
+    monkeypatch.setattr("compare.corpus.MAX_DOCUMENT_BYTES", 1000)
+    c, r = _files(tmp_path)
+    r.write_text("Word. " * 1000, encoding="utf-8")
+    assert "larger than" in _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
+    line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), "-"], input="Word. " * 1000))
+    assert "stdin" in line and "larger than" in line
+
+
+def test_closed_stdin_is_one_line_error(tmp_path):
+    c, _ = _files(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "compare", "match", str(c), "-", "--model", "hashing"],
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          preexec_fn=lambda: __import__("os").close(0))
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0 and "stdin is closed" in proc.stderr
