@@ -136,6 +136,14 @@ def _mix(t: float) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def day(stamp: str) -> str:
+    """'2026-11-28T05:05:00Z' -> '2026-11-28': readers want the day, not the second."""
+    try:
+        return _dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")).date().isoformat()
+    except (ValueError, AttributeError):
+        return str(stamp)
+
+
 def environment() -> Environment:
     env = Environment(
         loader=FileSystemLoader(str(template_dir())),
@@ -144,6 +152,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["percent"] = percent
+    env.filters["day"] = day
     env.filters["score"] = score
     env.filters["safe_url"] = safe_url
     env.filters["evidence_value"] = evidence_value

@@ -518,3 +518,11 @@ def test_any_text_round_trips_as_text(title, claim, response):
     assert doc.find("li", id="r0").find("span", cls="text").text == response
     data = [s for s in doc.find_all("script") if s.attrs.get("type") == "application/json"][0].text
     assert json.loads(data)["pair"]["title"] == title
+
+
+def test_added_timestamp_is_shown_as_a_day():
+    from compare.report import day
+
+    assert day("2026-11-28T05:05:00Z") == "2026-11-28"
+    assert day("2026-11-28") == "2026-11-28"
+    assert day("sometime") == "sometime"
