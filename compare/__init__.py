@@ -16,7 +16,12 @@ from .errors import CompareError
 from .segment import Sentence, segment
 
 __all__ = ["Alignment", "CompareError", "Sentence", "match", "segment"]
-__version__ = "0.1.0"
+try:  # one source of truth: the version in pyproject.toml
+    from importlib.metadata import version as _version
+
+    __version__ = _version("compare")
+except Exception:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
 
 
 def __getattr__(name: str):

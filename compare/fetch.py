@@ -10,6 +10,7 @@ environment:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -44,7 +45,7 @@ def _env_number(name: str, default: float, kind=float) -> float:
         value = kind(raw)
     except ValueError:
         raise CompareError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise CompareError(f"{name} must be greater than 0 (got {raw})")
     return value
 

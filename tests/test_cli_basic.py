@@ -308,3 +308,11 @@ def test_closed_stdin_is_one_line_error(tmp_path):
                           preexec_fn=lambda: __import__("os").close(0))
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "stdin is closed" in proc.stderr
+
+
+def test_version_comes_from_the_package_metadata():
+    from importlib.metadata import version
+
+    import compare
+
+    assert compare.__version__ == version("compare")

@@ -545,11 +545,13 @@ def test_slow_server_times_out(server, docs, corpus, monkeypatch):
     assert not (corpus / "slow").exists()
 
 
-def test_bad_fetch_limit_setting(server, docs, corpus, monkeypatch):
+@pytest.mark.parametrize("setting", ["soon", "nan", "inf", "-1"])
+def test_bad_fetch_limit_setting(server, docs, corpus, monkeypatch, setting):
     c, _ = docs
-    monkeypatch.setenv("COMPARE_FETCH_TIMEOUT", "soon")
+    monkeypatch.setenv("COMPARE_FETCH_TIMEOUT", setting)
     result = add(corpus, "x", c, server + "/statement.txt")
     assert result.exit_code == 1 and "COMPARE_FETCH_TIMEOUT" in result.output
+    assert len(result.output.strip().splitlines()) == 1
 
 
 def test_non_text_content_type_is_refused(server, docs, corpus):
