@@ -51,16 +51,23 @@ def corpus_listing(env) -> list[dict]:
     return json.loads(out.stdout)
 
 
+def spawn_add(env, slug, claim, response, *extra, pause=None, stdout=subprocess.DEVNULL,
+              stderr=subprocess.DEVNULL):
+    """Start `compare add SLUG` in its own process, optionally pausing before the rename."""
+    run_env = {**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": str(pause)} if pause is not None else env
+    return subprocess.Popen(
+        compare_cmd("add", slug, *extra, "--claim", str(claim), "--response", str(response)),
+        env=run_env, stdout=stdout, stderr=stderr, text=True,
+    )
+
+
 def test_ten_concurrent_adds_all_land(tmp_path, env):
     corpus = Path(env["COMPARE_CORPUS"])
     procs = []
     for i in range(10):
         c, r = write_docs(tmp_path / "docs", f"n{i}")
-        procs.append(subprocess.Popen(
-            compare_cmd("add", f"pair-{i}", "--claim", str(c), "--response", str(r), "--title", f"Pair {i}"),
-            env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "0.3"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(spawn_add(env, f"pair-{i}", c, r, "--title", f"Pair {i}", pause=0.3,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -79,11 +86,8 @@ def test_concurrent_adds_of_one_slug_exactly_one_wins(tmp_path, env):
     procs = []
     for i in range(5):
         c, r = write_docs(tmp_path / "docs", f"v{i}")
-        procs.append(subprocess.Popen(
-            compare_cmd("add", "contested", "--claim", str(c), "--response", str(r)),
-            env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "0.5"},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(spawn_add(env, "contested", c, r, pause=0.5,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
     for p in procs:
         p.stdout.close()
@@ -138,11 +142,7 @@ def test_concurrent_force_replacements_never_show_a_missing_pair(tmp_path, env):
         c, r = write_docs(tmp_path / "docs", f"v{i}")
         valid_claims.add(c.read_text(encoding="utf-8"))
         valid_responses.add(r.read_text(encoding="utf-8"))
-        procs.append(subprocess.Popen(
-            compare_cmd("add", "hot", "--force", "--claim", str(c), "--response", str(r)),
-            env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "0.2"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(spawn_add(env, "hot", c, r, "--force", pause=0.2, stderr=subprocess.PIPE))
     thread = threading.Thread(target=reader)
     thread.start()
     try:
@@ -170,11 +170,7 @@ def _wait_for(predicate, timeout=30.0, interval=0.01):
 def test_kill_9_during_add_leaves_no_partial_pair(tmp_path, env):
     corpus = Path(env["COMPARE_CORPUS"])
     c, r = write_docs(tmp_path / "docs", "kill")
-    proc = subprocess.Popen(
-        compare_cmd("add", "victim", "--claim", str(c), "--response", str(r)),
-        env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "60"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_add(env, "victim", c, r, pause=60)
     try:
         # Wait until every file is written into the temporary folder, then kill.
         assert _wait_for(lambda: corpus.is_dir() and any(
@@ -198,11 +194,7 @@ def test_kill_9_during_force_replace_keeps_the_old_pair(tmp_path, env):
     subprocess.run(compare_cmd("add", "keep", "--claim", str(c0), "--response", str(r0)), env=env,
                    check=True, capture_output=True, timeout=120)
     c1, r1 = write_docs(tmp_path / "docs", "new")
-    proc = subprocess.Popen(
-        compare_cmd("add", "keep", "--force", "--claim", str(c1), "--response", str(r1)),
-        env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "60"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    proc = spawn_add(env, "keep", c1, r1, "--force", pause=60)
     try:
         assert _wait_for(lambda: any(
             (t / "meta.json").exists() for t in corpus.iterdir() if t.name.startswith(".tmp-")))
@@ -224,11 +216,7 @@ def test_kill_9_at_random_moments_during_add(tmp_path, env):
         slug = f"rand-{i}"
         expected[slug] = (c.read_text(encoding="utf-8"), r.read_text(encoding="utf-8"))
         mid_write = i % 2 == 1  # every other kill lands while the pair is being written
-        proc = subprocess.Popen(
-            compare_cmd("add", slug, "--claim", str(c), "--response", str(r)),
-            env={**env, "COMPARE_TEST_PAUSE_AFTER_WRITE": "1.0"} if mid_write else env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
+        proc = spawn_add(env, slug, c, r, pause=1.0 if mid_write else None)
 
         def tmp_folders():
             return corpus.is_dir() and any(t.name.startswith(f".tmp-{slug}-") for t in corpus.iterdir())
