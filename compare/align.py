@@ -35,6 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import decode, rhetoric
+from .rhetoric import denial_cues
 from .errors import CompareError
 from .evidence import lexical
 from .segment import Sentence, segment
@@ -65,8 +66,8 @@ OPENING_PENALTY = 2.0
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.876)
-LINK_BIAS = -2.77
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.852)
+LINK_BIAS = -2.73
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ def analyse(
     else:
         moves = np.asarray(rhetoric, np.float64).reshape(n_r, 2)
         none_lean = np.maximum(moves[:, 0] - moves[:, 1], 0.0)
+        # A sentence that declares something false or denies it answers a claim even
+        # when it is worded as an attack on the accuser, which the prototypes mistake
+        # for a counter-accusation: no lean for it (docs/method.md, "Denial cues").
+        none_lean = np.where(denial_cues(response_texts), 0.0, none_lean)
     link_features = np.hstack([link_features, none_lean[:, None]])
     link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])

@@ -10,14 +10,21 @@ move's prototypes, through the same embedder as the pair (so the vectors are
 cached with everything else); align.py uses how much closer a sentence is to
 the "none" moves than to the "answer" moves (clipped at 0) as one feature of
 its abstention model.
+
+compare/data/denial-cues.txt holds words by which a sentence declares something
+false or denies it ("baseless", "fabricated", "has never"); `denial_cues` marks
+such sentences, whose lean align.py sets to zero: a denial phrased as an attack
+on the accuser resembles the attack prototypes, yet it answers a claim.
 """
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Sequence
 
 import numpy as np
 
@@ -36,6 +43,26 @@ def _read(name: str) -> dict[str, list[str]]:
         elif line and not line.startswith("#"):
             moves.setdefault(current, []).append(line)
     return moves
+
+
+@lru_cache(maxsize=1)
+def _denial_pattern() -> re.Pattern:
+    """One pattern for every cue of denial-cues.txt (a trailing * matches any ending)."""
+    text = resources.files("compare.data").joinpath("denial-cues.txt").read_text(encoding="utf-8")
+    parts = []
+    for line in text.splitlines():
+        cue = line.strip()
+        if not cue or cue.startswith("#"):
+            continue
+        body = r"\s+".join(re.escape(w) for w in cue.rstrip("*").split())
+        parts.append(r"\b" + body + (r"\w*" if cue.endswith("*") else r"\b"))
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def denial_cues(texts: Sequence[str]) -> np.ndarray:
+    """Per sentence, whether it declares something false or denies it (bool array)."""
+    pattern = _denial_pattern()
+    return np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
 
 
 @lru_cache(maxsize=1)
