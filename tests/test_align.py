@@ -210,6 +210,34 @@ def test_a_none_leaning_move_only_lowers_the_score():
     assert [l.candidates[0].claim for l in threat_like.links] == [l.candidates[0].claim for l in plain.links]
 
 
+def test_denial_cues_mark_falsity_and_past_never_only():
+    from compare.rhetoric import denial_cues
+
+    texts = [
+        "The charges are a sheer fabrication.",
+        "These claims are baseless and without merit.",
+        "Our company has never paid a bribe.",
+        "We have nothing to do with the attack.",
+        "They can never stop our progress.",  # a vow, not a denial
+        "We will not comment on ongoing proceedings.",  # plain negation is no cue
+        "Thank you for your support.",
+    ]
+    assert denial_cues(texts).tolist() == [True, True, True, True, False, False, False]
+
+
+def test_a_denial_cue_cancels_the_lean():
+    claims = _sentences(["The agency seized 17 domains.", "The company paid fines."])
+    responses = _sentences(["The story about fines is a fabrication.", "They will regret this provocation."])
+    cv = _unit([[1, 0, 0], [0, 1, 0]])
+    rv = _unit([[0.1, 1, 0.2], [0.3, 0.6, 0.5]])
+    leaning = np.array([[0.4, 0.1], [0.4, 0.1]])
+    result = align(claims, responses, cv, rv, model="unit", rhetoric=leaning)
+    plain = align(claims, responses, cv, rv, model="unit", rhetoric=None)
+    assert result.links[0].evidence["none_lean"] == 0
+    assert result.links[0].score == pytest.approx(plain.links[0].score)
+    assert result.links[1].score < plain.links[1].score
+
+
 def test_match_embeds_the_prototypes_once_per_embedder(fake_model):
     from compare import rhetoric
     from compare.embed import open_embedder
