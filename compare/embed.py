@@ -207,6 +207,17 @@ class Embedder:
                     print(f"compare: warning: could not save embeddings to {self.store.path} "
                           f"({exc}); they will be computed again next time", file=sys.stderr)
             cached.update(fresh)
+        if len({cached[h].shape[0] for h in hashes}) > 1:
+            # Rows stored under this model name by another model of other dimensions (a
+            # "hashing" model built with another size, say): recompute them all, once.
+            vectors = self.model.encode(list(texts), progress=False)
+            fresh = dict(zip(hashes, vectors))
+            if self.store:
+                try:
+                    self.store.put_many(self.name, fresh)
+                except sqlite3.Error:
+                    pass  # only a cache: the vectors are still right for this call
+            return np.asarray(vectors, dtype=np.float32)
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
 
 

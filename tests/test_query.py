@@ -297,6 +297,19 @@ def test_two_models_two_rows(tmp_path):
     assert sorted(rows) == [("fake-bow", 64), ("hashing", 512)]
 
 
+def test_vectors_of_another_size_under_the_same_name_are_recomputed(tmp_path):
+    # Regression: a store holding rows of a 64-d "hashing" model next to the default
+    # 512-d one made np.stack fail on the mixed lengths.
+    store = EmbeddingStore(tmp_path / "e.db")
+    old, new = "A sentence embedded long ago.", "A sentence embedded today."
+    Embedder(HashingModel(dim=64), store, progress=False).embed([old])
+    vectors = Embedder(HashingModel(), store, progress=False).embed([old, new])
+    assert vectors.shape == (2, 512)
+    np.testing.assert_allclose(vectors[0], HashingModel().encode([old])[0], atol=1e-6)
+    again = Embedder(HashingModel(), store, progress=False).embed([old])
+    assert again.shape == (1, 512)  # the stale row was replaced
+
+
 def test_query_never_reads_another_models_vectors(corpus):
     store = EmbeddingStore()
     # Plant wrong vectors under another model name for every corpus sentence.
