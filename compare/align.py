@@ -35,7 +35,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import decode, rhetoric
-from .rhetoric import denial_cues
+from .rhetoric import denial_cue
 from .errors import CompareError
 from .evidence import lexical
 from .segment import Sentence, segment
@@ -139,6 +139,7 @@ class Analysis:
     link_logit: np.ndarray  # (responses,)
     combined: np.ndarray  # final score of every cell, 0..1
     shared: list  # shared terms per cell (rarest first)
+    cues: list | None = None  # per response sentence, its denial cue (None: none, or no rhetoric)
 
 
 def _sigmoid(x):
@@ -202,6 +203,7 @@ def analyse(
         ],
         axis=1,
     )
+    cues = None
     if rhetoric is None:
         none_lean = np.zeros(n_r)
     else:
@@ -210,16 +212,19 @@ def analyse(
         # A sentence that declares something false or denies it answers a claim even
         # when it is worded as an attack on the accuser, which the prototypes mistake
         # for a counter-accusation: no lean for it (docs/method.md, "Denial cues").
-        none_lean = np.where(denial_cues(response_texts), 0.0, none_lean)
+        cues = [denial_cue(t) for t in response_texts]
+        none_lean = np.where([c is not None for c in cues], 0.0, none_lean)
     link_features = np.hstack([link_features, none_lean[:, None]])
     link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
     combined = _sigmoid(link_logit[:, None] + ratio)
-    return Analysis(cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared)
+    return Analysis(
+        cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared, cues
+    )
 
 
-def _evidence(an: Analysis, r: int, c: int) -> dict[str, Any]:
-    return {
+def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str, Any]:
+    out = {
         "cosine": round(float(an.cosine[r, c]), 3),
         "cosine_z": round(float(an.features[r, c, 0]), 2),
         "lexical": round(float(an.features[r, c, 1]), 3),
@@ -230,6 +235,11 @@ def _evidence(an: Analysis, r: int, c: int) -> dict[str, Any]:
         "order": round(an.sequence_weight, 3),
         "none_lean": round(float(an.link_features[r, LINK_FEATURES.index("none_lean")]), 3),
     }
+    if move is not None:
+        out["move"] = move  # the rhetorical move the sentence reads as (nearest prototype)
+    if an.cues is not None:
+        out["denial_cue"] = an.cues[r]  # the words that cancelled the lean, or None
+    return out
 
 
 def align(
@@ -243,6 +253,7 @@ def align(
     paragraph_starts: Sequence[bool] | None = None,
     claim_paragraph_starts: Sequence[bool] | None = None,
     rhetoric: Sequence[float] | None = None,
+    moves: Sequence[str] | None = None,
 ) -> Alignment:
     """Choose a claim (or none) for every response sentence; pure.
 
@@ -251,6 +262,8 @@ def align(
     rhetoric: (responses, 2) closeness of each response sentence to the
     rhetorical moves that answer no specific claim and to the answering ones
     (`compare.rhetoric.Prototypes.best`; None: no lean).
+    moves: per response sentence, the name of the rhetorical move it is closest to
+    (`Prototypes.nearest_moves`), shown in the evidence only.
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
@@ -280,7 +293,7 @@ def align(
                 claim=chosen,
                 score=best.score,
                 candidates=candidates,
-                evidence=_evidence(an, r, best.claim),
+                evidence=_evidence(an, r, best.claim, None if moves is None else moves[r]),
             )
         )
     answered = {l.claim for l in links if l.claim is not None}
@@ -317,11 +330,11 @@ def match(
 
         embedder = open_embedder(model)
     texts = [s.text for s in claims] + [s.text for s in responses]
-    moves = rhetoric.remembered(embedder)
-    if moves is None:
+    protos = rhetoric.remembered(embedder)
+    if protos is None:
         # One embed call: the rhetorical-move prototypes go through the same cache.
         vectors = embedder.embed(texts + [s for _, _, s in rhetoric.prototypes()])
-        moves = rhetoric.remember(embedder, rhetoric.Prototypes.from_vectors(vectors[len(texts) :]))
+        protos = rhetoric.remember(embedder, rhetoric.Prototypes.from_vectors(vectors[len(texts) :]))
         vectors = vectors[: len(texts)]
     else:
         vectors = embedder.embed(texts)
@@ -334,5 +347,6 @@ def match(
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
         paragraph_starts=paragraph_starts(response, responses),
         claim_paragraph_starts=paragraph_starts(claim, claims),
-        rhetoric=moves.best(vectors[len(claims) :]),
+        rhetoric=protos.best(vectors[len(claims) :]),
+        moves=protos.nearest_moves(vectors[len(claims) :]),
     )

@@ -30,6 +30,7 @@ from markupsafe import Markup
 from .align import Alignment
 from .corpus import Pair
 from .errors import CompareError
+from .textview import reads_as, why
 
 STRENGTHS = ("strong", "moderate", "weak")
 #: A link is "strong" at threshold + 0.25 or more, "moderate" at + 0.10, else "weak".
@@ -192,6 +193,8 @@ class ResponseView:
     relation: str | None
     candidates: list[tuple[str, str, float]]  # (id, label, score)
     evidence: list[tuple[str, str]]
+    why: str = ""  # the evidence in one readable line (textview.why)
+    reads_as: str | None = None  # the rhetorical move that lowered the score, if any
 
     @property
     def partners(self) -> str:
@@ -333,6 +336,8 @@ def _views(alignment: Alignment) -> tuple[list[ClaimView], list[ResponseView]]:
             candidates=[(f"c{c.claim}", f"C{c.claim}", float(c.score))
                         for c in (link.candidates if link else []) if 0 <= c.claim < len(claims)],
             evidence=[(str(k), evidence_value(v)) for k, v in ((link.evidence or {}) if link else {}).items()],
+            why=why(link.evidence or {}) if link else "",
+            reads_as=reads_as(link.evidence or {}) if link else None,
         )
         if claim and view.strength == "none":  # linked below the bands: still call it weak
             view.strength = "weak"

@@ -61,8 +61,13 @@ def _denial_pattern() -> re.Pattern:
 
 def denial_cues(texts: Sequence[str]) -> np.ndarray:
     """Per sentence, whether it declares something false or denies it (bool array)."""
-    pattern = _denial_pattern()
-    return np.array([bool(pattern.search(t)) for t in texts], dtype=bool)
+    return np.array([denial_cue(t) is not None for t in texts], dtype=bool)
+
+
+def denial_cue(text: str) -> str | None:
+    """The first denial cue in a sentence, as written there (for the evidence), or None."""
+    m = _denial_pattern().search(text)
+    return None if m is None else " ".join(m.group().split())
 
 
 @lru_cache(maxsize=1)
@@ -97,6 +102,14 @@ class Prototypes:
         sim = np.asarray(response_vectors, np.float64) @ self.vectors.T
         moves = np.array(self.moves)
         return {m: sim[:, moves == m].max(axis=1) for m in dict.fromkeys(self.moves)}
+
+    def nearest_moves(self, response_vectors: np.ndarray) -> list[str]:
+        """The move whose prototype each response sentence is closest to (for the
+        evidence: what the sentence reads as, e.g. 'counter-accusation' or 'denial')."""
+        scores = self.move_scores(response_vectors)
+        names = list(scores)
+        best = np.argmax(np.stack([scores[m] for m in names], axis=1), axis=1)
+        return [names[i] for i in best]
 
     def best(self, response_vectors: np.ndarray) -> np.ndarray:
         """(sentences, 2): closeness to the 'none' moves and to the 'answer' moves,

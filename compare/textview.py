@@ -11,7 +11,19 @@ def _wrap(text: str, indent: str, width: int = 88) -> str:
     return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent)
 
 
-def _why(evidence: dict) -> str:
+# How the rhetorical moves of compare/data/rhetoric-*.txt read in a sentence.
+MOVE_LABELS = {
+    "threat-warning": "a threat or warning",
+    "procedure-legal": "procedure or legal steps",
+    "thanks-support": "thanks or support",
+    "framing-attribution": "framing or attribution",
+    "motive-attack": "an attack on motives",
+    "values-commitment": "a statement of values",
+    "counter-accusation": "a counter-accusation",
+}
+
+
+def why(evidence: dict) -> str:
     """One line of the evidence behind the best candidate."""
     parts = []
     if "cosine" in evidence:
@@ -22,7 +34,19 @@ def _why(evidence: dict) -> str:
         parts.append("shared: " + ", ".join(evidence["shared_terms"]))
     if "context" in evidence:
         parts.append(f"in context {evidence['context']:.2f} (alone {evidence.get('alone', 0):.2f})")
+    if evidence.get("denial_cue"):
+        parts.append(f"denies (\"{evidence['denial_cue']}\")")
+    elif reads_as(evidence):
+        parts.append(f"reads as {reads_as(evidence)} (lean {evidence['none_lean']:.2f})")
     return "; ".join(parts)
+
+
+def reads_as(evidence: dict) -> str | None:
+    """The move that lowered the score ('a counter-accusation'), when one did."""
+    if not evidence.get("none_lean") or evidence.get("denial_cue"):
+        return None
+    move = evidence.get("move")
+    return MOVE_LABELS.get(move, move.replace("-", " ") if move else "answering nothing specific")
 
 
 def render_text(alignment: Alignment) -> str:
@@ -45,9 +69,9 @@ def render_text(alignment: Alignment) -> str:
         others = ", ".join(f"C{c.claim} {c.score:.2f}" for c in link.candidates)
         if others:
             lines.append(f"     candidates: {others}")
-        why = _why(link.evidence)
-        if why:
-            lines.append(_wrap(f"why: {why}", "     "))
+        why_line = why(link.evidence)
+        if why_line:
+            lines.append(_wrap(f"why: {why_line}", "     "))
     if alignment.unanswered:
         lines.append("")
         lines.append("Unanswered claims:")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from compare import decode
+from compare import decode, rhetoric
 from compare.align import DEFAULT_THRESHOLD, align, match
 from compare.evidence import lexical, terms
 from compare.segment import Sentence
@@ -138,6 +138,23 @@ def test_evidence_is_in_the_json_and_small(fake_model):
         assert len(ev["shared_terms"]) <= 5
         assert set(link) >= {"response", "claim", "score", "relation", "candidates"}
     assert "fine" in data["links"][0]["evidence"]["shared_terms"]
+    moves = {m for _, m, _ in rhetoric.prototypes()}
+    assert all(link["evidence"]["move"] in moves for link in data["links"])
+    assert all("denial_cue" in link["evidence"] for link in data["links"])
+
+
+def test_evidence_names_the_denial_cue_and_the_move():
+    claims = _sentences(["The agency seized 17 domains.", "The company paid fines."])
+    responses = _sentences(["The story about fines is a sheer fabrication.", "They will regret this provocation."])
+    cv = _unit([[1, 0, 0], [0, 1, 0]])
+    rv = _unit([[0.1, 1, 0.2], [0.3, 0.6, 0.5]])
+    a = align(claims, responses, cv, rv, model="unit", rhetoric=np.array([[0.4, 0.1], [0.4, 0.1]]),
+              moves=["motive-attack", "threat-warning"])
+    assert a.links[0].evidence["denial_cue"] == "fabrication"
+    assert a.links[1].evidence["denial_cue"] is None
+    assert [l.evidence["move"] for l in a.links] == ["motive-attack", "threat-warning"]
+    plain = align(claims, responses, cv, rv, model="unit")
+    assert "move" not in plain.links[0].evidence and "denial_cue" not in plain.links[0].evidence
 
 
 def test_empty_sides_are_handled_purely():

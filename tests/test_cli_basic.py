@@ -316,3 +316,13 @@ def test_version_comes_from_the_package_metadata():
     import compare
 
     assert compare.__version__ == version("compare")
+
+
+def test_why_line_names_the_denial_cue_or_the_move():
+    from compare.textview import why
+
+    base = {"cosine": 0.5, "context": 0.3, "alone": 0.4}
+    assert 'denies ("baseless")' in why({**base, "none_lean": 0.0, "move": "denial", "denial_cue": "baseless"})
+    line = why({**base, "none_lean": 0.21, "move": "threat-warning", "denial_cue": None})
+    assert "reads as a threat or warning (lean 0.21)" in line
+    assert "reads as" not in why({**base, "none_lean": 0.0, "move": "threat-warning", "denial_cue": None})

@@ -190,6 +190,18 @@ def test_evidence_is_rendered_generically():
     assert "C0" in pairs["candidates"]
 
 
+def test_a_withheld_sentence_says_what_it_reads_as():
+    evidence = {2: {"cosine": 0.12, "none_lean": 0.2, "move": "counter-accusation", "denial_cue": None},
+                0: {"cosine": 0.9, "none_lean": 0.0, "move": "denial", "denial_cue": "were ever"}}
+    doc = Tree(render(make_alignment(CLAIMS, RESPONSES, SIM, evidence=evidence), PAIR)).root
+    status = doc.find("li", id="r2").find("span", cls="status").text
+    assert "reads as a counter-accusation" in status
+    assert "reads as" not in doc.find("li", id="r0").find("span", cls="status").text
+    details = doc.find("li", id="r0").find("details")
+    pairs = dict(zip([d.text for d in details.find_all("dt")], [d.text for d in details.find_all("dd")]))
+    assert 'denies ("were ever")' in pairs["why"]
+
+
 def test_heatmap_cells_have_tooltips_and_chosen_marks(demo):
     _, doc = demo
     heat = doc.find("section", cls="heat").find("svg", role="img")
