@@ -271,6 +271,8 @@ def add(slug: str, claim_src: str, response_src: str, title: str, claimant: str,
         click.echo(f"compare: warning: {warning}", err=True)
     from .segment import segment
 
+    if result.kept:
+        click.echo(f"compare: kept from the replaced pair: {', '.join(result.kept)}", err=True)
     verb = "replaced" if result.replaced else "added"
     click.echo(f"{verb} {result.path} ({len(segment(pair.claim))} claim sentences, "
                f"{len(segment(pair.response))} response sentences)")

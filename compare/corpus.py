@@ -248,6 +248,37 @@ class AddResult:
     path: Path
     replaced: bool = False
     warnings: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # what --force carried over from the old folder
+
+
+def _carry_over(old: Path, new: Path, meta: dict) -> list[str]:
+    """Copy what the user put into a pair folder by hand (other files, meta.json keys
+    that `add` does not write) into its replacement, so --force replaces the texts and
+    their metadata, never the user's own notes. Returns what was kept."""
+    import shutil
+
+    kept = []
+    for entry in sorted(old.iterdir()):
+        if entry.name in (CLAIM_FILE, RESPONSE_FILE, META_FILE):
+            continue
+        target = new / entry.name
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, target, symlinks=True)
+        else:
+            shutil.copy2(entry, target, follow_symlinks=False)
+        kept.append(entry.name)
+    try:
+        old_meta = json.loads((old / META_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old_meta = None
+    if isinstance(old_meta, dict):
+        extra = {k: v for k, v in old_meta.items() if k not in meta and k != "source"}
+        if extra:
+            _write_file(new / META_FILE, meta_json({**meta, **extra}))
+            kept += [f"{META_FILE}: {k}" for k in extra]
+    if kept:
+        _fsync_dir(new)
+    return kept
 
 
 def _fsync_dir(path: Path) -> None:
@@ -385,7 +416,8 @@ def add_pair(root: Path, pair: Pair, force: bool = False) -> AddResult:
     """Write PAIR into the corpus at ROOT as one atomic step.
 
     Refuses an existing slug unless FORCE (which swaps the new folder in, then
-    removes the old one) and an exact duplicate of another pair unless FORCE;
+    removes the old one, keeping the files and meta.json keys a user added to it by
+    hand) and an exact duplicate of another pair unless FORCE;
     a pair sharing only its claim or only its response is added with a warning.
     """
     import shutil
@@ -440,6 +472,7 @@ def add_pair(root: Path, pair: Pair, force: bool = False) -> AddResult:
                 if final.is_symlink() or not final.is_dir():
                     raise CompareError(f"{final} is not a pair folder: move it away first")
                 result.replaced = True
+                result.kept = _carry_over(final, tmp, meta)
                 if _exchange(tmp, final):
                     # tmp now holds the old version: the new one is in place.
                     _fsync_dir(root)

@@ -245,6 +245,29 @@ def test_force_replaces_whole_pair(docs, corpus, tmp_path):
     assert [p.name for p in corpus.iterdir()] == ["p"]  # the old version is gone, no leftovers
 
 
+def test_force_keeps_what_the_user_added_by_hand(docs, corpus, tmp_path):
+    # Regression: --force swapped the whole folder, losing the user's notes.
+    c, r = docs
+    assert add(corpus, "p", c, r, "--title", "first").exit_code == 0
+    (corpus / "p" / "notes.md").write_text("checked with the ministry\n", encoding="utf-8")
+    (corpus / "p" / "scans").mkdir()
+    (corpus / "p" / "scans" / "page1.txt").write_text("scan\n", encoding="utf-8")
+    meta = json.loads((corpus / "p" / "meta.json").read_text(encoding="utf-8"))
+    (corpus / "p" / "meta.json").write_text(json.dumps({**meta, "reviewer": "A. Editor", "title": "x"}),
+                                            encoding="utf-8")
+    other = tmp_path / "other.txt"
+    other.write_text("A different response altogether.\n", encoding="utf-8")
+    result = add(corpus, "p", c, other, "--title", "second", "--force")
+    assert result.exit_code == 0, result.output
+    assert "kept from the replaced pair: notes.md, scans, meta.json: reviewer" in result.output
+    assert (corpus / "p" / "notes.md").read_text(encoding="utf-8") == "checked with the ministry\n"
+    assert (corpus / "p" / "scans" / "page1.txt").exists()
+    new_meta = json.loads((corpus / "p" / "meta.json").read_text(encoding="utf-8"))
+    assert new_meta["reviewer"] == "A. Editor" and new_meta["title"] == "second"
+    assert load_pair("p", corpus).response == "A different response altogether.\n"
+    assert [p.name for p in corpus.iterdir()] == ["p"]
+
+
 def test_force_same_slug_same_content_is_not_a_duplicate_of_itself(docs, corpus):
     c, r = docs
     assert add(corpus, "p", c, r).exit_code == 0
