@@ -66,8 +66,8 @@ OPENING_PENALTY = 2.0
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.852)
-LINK_BIAS = -2.73
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -20.171)
+LINK_BIAS = -2.843
 
 
 @dataclass(frozen=True)
