@@ -15,7 +15,8 @@ for the link (abstention) model.
    scores a small grid by top-1 on DISAPERE train and train_pairs/ (the defaults are the
    best sum of the two; dev and pairs/ were looked at, not optimized for); then
    OPENING_PENALTY the same way (2: the start of DISAPERE train's plateau, with
-   train_pairs/ unchanged).
+   train_pairs/ unchanged); then LEAD_DENIAL / LEAD_DENIAL_OVERLAP by top-1 on
+   train_pairs/ and pairs/ (1.5 / 5: inside the plateau; DISAPERE does not move).
 3. LINK_WEIGHTS / LINK_BIAS: logistic regression over align.LINK_FEATURES on
    DISAPERE train + pairs/ + train_pairs/ response sentences; label 1 when the gold link has claims and
    the chosen claim is one of them, 0 when the gold says "no specific claim"
@@ -210,6 +211,13 @@ def main():
                   f"train_pairs {top1(data['trainpairs']):.3f} dev {top1(data['dev']):.3f} "
                   f"pairs {top1(data['pairs']):.3f}", flush=True)
     A.OPENING_PENALTY = 2.0
+    if args.grid:
+        for lead, overlap in itertools.product([0.0, 0.5, 1.0, 1.5, 2.0, 3.0], [0.0, 5.0, 10.0, 20.0]):
+            A.LEAD_DENIAL, A.LEAD_DENIAL_OVERLAP = lead, overlap
+            print(f"  lead denial {lead} overlap {overlap}: top-1 train {top1(data['train']):.3f} "
+                  f"train_pairs {top1(data['trainpairs']):.3f} dev {top1(data['dev']):.3f} "
+                  f"pairs {top1(data['pairs']):.3f}", flush=True)
+    A.LEAD_DENIAL, A.LEAD_DENIAL_OVERLAP = 1.5, 5.0
 
     Xt, yt, wt = link_rows(data["train"])
     small = data["pairs"] + data["trainpairs"]

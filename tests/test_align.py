@@ -154,7 +154,24 @@ def test_evidence_names_the_denial_cue_and_the_move():
     assert a.links[1].evidence["denial_cue"] is None
     assert [l.evidence["move"] for l in a.links] == ["motive-attack", "threat-warning"]
     plain = align(claims, responses, cv, rv, model="unit")
-    assert "move" not in plain.links[0].evidence and "denial_cue" not in plain.links[0].evidence
+    assert "move" not in plain.links[0].evidence
+    assert plain.links[0].evidence["denial_cue"] == "fabrication"  # text only: no prototypes needed
+
+
+def test_a_general_denial_answers_the_lead_claim():
+    # "We have never cheated anybody" shares no word with any claim: in a document not
+    # answered in order, a denial like that answers the central (first) accusation.
+    claims = _sentences(["The company deceived its investors for years.", "Its finance chief sold shares in May.",
+                         "The auditor resigned in June."])
+    cv = _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    rv = _unit([[0.55, 0.1, 0.6]])
+    denial = align(claims, _sentences(["We have never cheated anybody."]), cv, rv, model="unit")
+    other = align(claims, _sentences(["We regret the delay."]), cv, rv, model="unit")
+    assert denial.links[0].candidates[0].claim == 0
+    assert other.links[0].candidates[0].claim == 2
+    # ...but not when the denial names what it answers (shared words outweigh the prior).
+    named = align(claims, _sentences(["The auditor has never resigned."]), cv, rv, model="unit")
+    assert named.links[0].candidates[0].claim == 2
 
 
 def test_empty_sides_are_handled_purely():
