@@ -77,8 +77,8 @@ LEAD_DENIAL_OVERLAP = 5.0
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -20.425)
-LINK_BIAS = -2.817
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -21.374)
+LINK_BIAS = -2.796
 
 
 @dataclass(frozen=True)

@@ -252,11 +252,12 @@ def test_denial_cues_mark_falsity_and_past_never_only():
         "These claims are baseless and without merit.",
         "Our company has never paid a bribe.",
         "We have nothing to do with the attack.",
+        "No one will believe the absurd story about our hackers.",
         "They can never stop our progress.",  # a vow, not a denial
         "We will not comment on ongoing proceedings.",  # plain negation is no cue
         "Thank you for your support.",
     ]
-    assert denial_cues(texts).tolist() == [True, True, True, True, False, False, False]
+    assert denial_cues(texts).tolist() == [True, True, True, True, True, False, False, False]
 
 
 def test_a_denial_cue_cancels_the_lean():
