@@ -72,6 +72,7 @@ OPENING_PENALTY = 2.0
 # LEAD_DENIAL 1-2 with overlap 5-10); DISAPERE unchanged.
 LEAD_DENIAL = 1.5
 LEAD_DENIAL_OVERLAP = 5.0
+LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not the lead
 # Abstention: the four evidence weights are the model fitted before `none_lean` existed;
 # the none_lean weight and the bias were fitted on top of them (fit_alignment.BASE_FIXED).
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
@@ -204,9 +205,9 @@ def analyse(
     if n_c > 1 and LEAD_DENIAL:
         general = np.array([c is not None for c in cues], np.float64)
         general *= np.exp(-LEAD_DENIAL_OVERLAP * lex.overlap.max(axis=1))
-        lead = np.exp(LEAD_DENIAL * (1 - weight) * general)
+        boost = np.exp(LEAD_DENIAL * (1 - weight) * general)
         context = context.copy()
-        context[:, 0] *= lead
+        context[:, lead_claim(claim_texts)] *= boost
         context = context / context.sum(axis=1, keepdims=True)
         # The abstention model's context gain stays that of the evidence (`unpenalized`):
         # the prior picks which claim, not whether the sentence answers one (measured:
@@ -241,6 +242,16 @@ def analyse(
     return Analysis(
         cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared, cues
     )
+
+
+def lead_claim(claim_texts: Sequence[str], min_words: int = LEAD_MIN_WORDS) -> int:
+    """The claim sentence that states the central accusation: the first one long enough
+    to be a sentence of the story, so that a pasted headline kicker, byline or dateline
+    line ("By Jane Doe, Reuters") is not taken for it."""
+    for i, text in enumerate(claim_texts):
+        if len(re.findall(r"\w+", text)) >= min_words:
+            return i
+    return 0
 
 
 def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from compare import decode, rhetoric
-from compare.align import DEFAULT_THRESHOLD, align, match
+from compare.align import DEFAULT_THRESHOLD, align, lead_claim, match
 from compare.evidence import lexical, terms
 from compare.segment import Sentence
 
@@ -161,7 +161,7 @@ def test_evidence_names_the_denial_cue_and_the_move():
 def test_a_general_denial_answers_the_lead_claim():
     # "We have never cheated anybody" shares no word with any claim: in a document not
     # answered in order, a denial like that answers the central (first) accusation.
-    claims = _sentences(["The company deceived its investors for years.", "Its finance chief sold shares in May.",
+    claims = _sentences(["The company deceived its investors about its revenue for years.", "Its finance chief sold shares in May.",
                          "The auditor resigned in June."])
     cv = _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
     rv = _unit([[0.55, 0.1, 0.6]])
@@ -169,6 +169,12 @@ def test_a_general_denial_answers_the_lead_claim():
     other = align(claims, _sentences(["We regret the delay."]), cv, rv, model="unit")
     assert denial.links[0].candidates[0].claim == 0
     assert other.links[0].candidates[0].claim == 2
+    # A byline pasted above the story is not the lead.
+    bylined = _sentences(["By Jane Doe, Reuters", *[c.text for c in claims]])
+    cv4 = _unit([[0, 0, 0.1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    assert lead_claim([c.text for c in bylined]) == 1
+    assert align(bylined, _sentences(["We have never cheated anybody."]), cv4, rv,
+                 model="unit").links[0].candidates[0].claim == 1
     # ...but not when the denial names what it answers (shared words outweigh the prior).
     named = align(claims, _sentences(["The auditor has never resigned."]), cv, rv, model="unit")
     assert named.links[0].candidates[0].claim == 2
