@@ -192,33 +192,37 @@ class Embedder:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         hashes = [text_hash(t) for t in texts]
+        by_hash = dict(zip(hashes, texts))
         cached = self.store.get_many(self.name, hashes) if self.store else {}
+        size = getattr(self.model, "dim", None)
+        if size is not None:
+            # Rows stored under this name by a model of another size (a "hashing" model
+            # built with another dim, say) are recomputed, never mixed in.
+            cached = {h: v for h, v in cached.items() if v.shape[0] == size}
         missing = [h for h in dict.fromkeys(hashes) if h not in cached]
         if missing:
-            by_hash = dict(zip(hashes, texts))
-            todo = [by_hash[h] for h in missing]
-            vectors = self.model.encode(todo, progress=self.progress and len(todo) > 64)
-            fresh = dict(zip(missing, vectors))
-            if self.store:
-                try:
-                    self.store.put_many(self.name, fresh)
-                except sqlite3.Error as exc:
-                    # The store is only a cache: say so, and use the vectors anyway.
-                    print(f"compare: warning: could not save embeddings to {self.store.path} "
-                          f"({exc}); they will be computed again next time", file=sys.stderr)
-            cached.update(fresh)
-        if len({cached[h].shape[0] for h in hashes}) > 1:
-            # Rows stored under this model name by another model of other dimensions (a
-            # "hashing" model built with another size, say): recompute them all, once.
-            vectors = self.model.encode(list(texts), progress=False)
-            fresh = dict(zip(hashes, vectors))
-            if self.store:
-                try:
-                    self.store.put_many(self.name, fresh)
-                except sqlite3.Error:
-                    pass  # only a cache: the vectors are still right for this call
-            return np.asarray(vectors, dtype=np.float32)
+            cached.update(self._compute(missing, by_hash))
+        sizes = {cached[h].shape[0] for h in hashes}
+        if len(sizes) > 1:
+            # A model whose size shows only once it runs: the freshly computed rows tell
+            # it; without any, recompute everything once.
+            fresh_size = cached[missing[0]].shape[0] if missing else None
+            stale = [h for h in dict.fromkeys(hashes) if fresh_size is None or cached[h].shape[0] != fresh_size]
+            cached.update(self._compute(stale, by_hash))
         return np.stack([cached[h] for h in hashes]).astype(np.float32)
+
+    def _compute(self, hashes: Sequence[str], by_hash: dict[str, str]) -> dict[str, np.ndarray]:
+        """Encode these texts with the model and save them in the store (a cache: a
+        failure to save is a warning, not an error)."""
+        vectors = self.model.encode([by_hash[h] for h in hashes], progress=self.progress and len(hashes) > 64)
+        fresh = dict(zip(hashes, vectors))
+        if self.store:
+            try:
+                self.store.put_many(self.name, fresh)
+            except sqlite3.Error as exc:
+                print(f"compare: warning: could not save embeddings to {self.store.path} "
+                      f"({exc}); they will be computed again next time", file=sys.stderr)
+        return fresh
 
 
 def open_embedder(model: str | None = None, store: EmbeddingStore | None = None) -> Embedder:

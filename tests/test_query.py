@@ -310,6 +310,29 @@ def test_vectors_of_another_size_under_the_same_name_are_recomputed(tmp_path):
     assert again.shape == (1, 512)  # the stale row was replaced
 
 
+def test_a_store_holding_only_rows_of_another_size_is_not_trusted(tmp_path):
+    # Review finding: when every stored row had the old size, they were returned as they
+    # were, and the next matrix product with fresh vectors crashed.
+    store = EmbeddingStore(tmp_path / "e.db")
+    texts = ["One sentence.", "Another sentence.", "One sentence."]
+    Embedder(HashingModel(dim=64), store, progress=False).embed(texts)
+    vectors = Embedder(HashingModel(), store, progress=False).embed(texts)
+    assert vectors.shape == (3, 512)
+    np.testing.assert_allclose(vectors, HashingModel().encode(texts), atol=1e-6)
+
+
+def test_sizes_known_only_after_encoding_keep_the_fresh_size(tmp_path):
+    store = EmbeddingStore(tmp_path / "e.db")
+    Embedder(HashingModel(dim=64), store, progress=False).embed(["Stale row."])
+    # Like a sentence-transformers model: no `dim` before it runs.
+    model = HashingModel()
+    unsized = type("Unsized", (), {"name": model.name, "encode": staticmethod(model.encode)})()
+    vectors = Embedder(unsized, store, progress=False).embed(["Stale row.", "Fresh row."])
+    assert vectors.shape == (2, 512)
+    vectors = Embedder(unsized, store, progress=False).embed(["Stale row."])
+    assert vectors.shape == (1, 512)
+
+
 def test_query_never_reads_another_models_vectors(corpus):
     store = EmbeddingStore()
     # Plant wrong vectors under another model name for every corpus sentence.
