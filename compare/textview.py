@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import textwrap
 
 from .align import Alignment
@@ -23,30 +24,47 @@ MOVE_LABELS = {
 }
 
 
+#: A lean below this barely moves a score (its weight is about -21): not worth a word.
+READS_AS_MIN_LEAN = 0.02
+
+
+def _num(value: object) -> float | None:
+    """A real number from the evidence, or None (evidence is open-ended: never trust a type)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
 def why(evidence: dict) -> str:
     """One line of the evidence behind the best candidate."""
     parts = []
-    if "cosine" in evidence:
-        parts.append(f"cosine {evidence['cosine']:.2f}")
-    if evidence.get("lexical"):
-        parts.append(f"word overlap {evidence['lexical']:.2f}")
-    if evidence.get("shared_terms"):
-        parts.append("shared: " + ", ".join(evidence["shared_terms"]))
-    if "context" in evidence:
-        parts.append(f"in context {evidence['context']:.2f} (alone {evidence.get('alone', 0):.2f})")
-    if evidence.get("denial_cue"):
-        parts.append(f"denies (\"{evidence['denial_cue']}\")")
+    if _num(evidence.get("cosine")) is not None:
+        parts.append(f"cosine {_num(evidence['cosine']):.2f}")
+    if _num(evidence.get("lexical")):
+        parts.append(f"word overlap {_num(evidence['lexical']):.2f}")
+    terms = evidence.get("shared_terms")
+    if isinstance(terms, (list, tuple)) and terms:
+        parts.append("shared: " + ", ".join(str(t) for t in terms))
+    if _num(evidence.get("context")) is not None:
+        alone = _num(evidence.get("alone")) or 0.0
+        parts.append(f"in context {_num(evidence['context']):.2f} (alone {alone:.2f})")
+    cue = evidence.get("denial_cue")
+    if isinstance(cue, str) and cue:
+        parts.append(f"denies (\"{cue}\")")
     elif reads_as(evidence):
-        parts.append(f"reads as {reads_as(evidence)} (lean {evidence['none_lean']:.2f})")
+        parts.append(f"reads as {reads_as(evidence)} (lean {_num(evidence['none_lean']):.2f})")
     return "; ".join(parts)
 
 
 def reads_as(evidence: dict) -> str | None:
     """The move that lowered the score ('a counter-accusation'), when one did."""
-    if not evidence.get("none_lean") or evidence.get("denial_cue"):
+    lean = _num(evidence.get("none_lean"))
+    if lean is None or lean < READS_AS_MIN_LEAN or evidence.get("denial_cue"):
         return None
     move = evidence.get("move")
-    return MOVE_LABELS.get(move, move.replace("-", " ") if move else "answering nothing specific")
+    if not isinstance(move, str) or not move:
+        return "answering nothing specific"
+    return MOVE_LABELS.get(move, move.replace("-", " "))
 
 
 def render_text(alignment: Alignment) -> str:

@@ -202,6 +202,16 @@ def test_a_withheld_sentence_says_what_it_reads_as():
     assert 'denies ("were ever")' in pairs["why"]
 
 
+@pytest.mark.parametrize("evidence", [
+    {"cosine": "0.9"}, {"cosine": None}, {"shared_terms": [1, 2]}, {"move": 5, "none_lean": 0.3},
+    {"none_lean": "high", "denial_cue": 7}, {"context": [0.1], "alone": "x"},
+])
+def test_odd_evidence_values_never_break_the_report(evidence):
+    # Review finding: the one-line summary formatted evidence values without checking types.
+    doc = Tree(render(make_alignment(CLAIMS, RESPONSES, SIM, evidence={0: evidence}), PAIR)).root
+    assert doc.find("li", id="r0") is not None
+
+
 def test_heatmap_cells_have_tooltips_and_chosen_marks(demo):
     _, doc = demo
     heat = doc.find("section", cls="heat").find("svg", role="img")
