@@ -45,18 +45,32 @@ def _read(name: str) -> dict[str, list[str]]:
     return moves
 
 
-@lru_cache(maxsize=1)
-def _denial_pattern() -> re.Pattern:
-    """One pattern for every cue of denial-cues.txt (a trailing * matches any ending)."""
-    text = resources.files("compare.data").joinpath("denial-cues.txt").read_text(encoding="utf-8")
+def cue_pattern(lines: Sequence[str]) -> re.Pattern | None:
+    """One case-blind pattern for cue lines: words separated by any whitespace, a
+    trailing * for any ending; blank lines and "#" comments skipped. A cue whose body is
+    empty (a lone "*") would match everywhere, so it is refused."""
     parts = []
-    for line in text.splitlines():
+    for line in lines:
         cue = line.strip()
         if not cue or cue.startswith("#"):
             continue
-        body = r"\s+".join(re.escape(w) for w in cue.rstrip("*").split())
+        words = cue.rstrip("*").split()
+        if not words:
+            raise ValueError(f"a cue needs a word before its '*': {line!r}")
+        body = r"[\s-]+".join(re.escape(w) for w in words)
         parts.append(r"\b" + body + (r"\w*" if cue.endswith("*") else r"\b"))
-    return re.compile("|".join(parts), re.IGNORECASE)
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+@lru_cache(maxsize=1)
+def _denial_patterns() -> tuple[re.Pattern | None, re.Pattern | None]:
+    """The cues of denial-cues.txt, and its "-" lines: phrases in which a cue word means
+    something else ("denial of service", "science fiction")."""
+    text = resources.files("compare.data").joinpath("denial-cues.txt").read_text(encoding="utf-8")
+    lines = [l.strip() for l in text.splitlines()]
+    cues = [l for l in lines if not l.startswith("-")]
+    exceptions = [l[1:] for l in lines if l.startswith("-")]
+    return cue_pattern(cues), cue_pattern(exceptions)
 
 
 def denial_cues(texts: Sequence[str]) -> np.ndarray:
@@ -66,7 +80,12 @@ def denial_cues(texts: Sequence[str]) -> np.ndarray:
 
 def denial_cue(text: str) -> str | None:
     """The first denial cue in a sentence, as written there (for the evidence), or None."""
-    m = _denial_pattern().search(text)
+    cues, exceptions = _denial_patterns()
+    if cues is None:
+        return None
+    if exceptions is not None:
+        text = exceptions.sub(lambda m: " " * len(m.group()), text)
+    m = cues.search(text)
     return None if m is None else " ".join(m.group().split())
 
 
