@@ -251,34 +251,78 @@ class AddResult:
     kept: list[str] = field(default_factory=list)  # what --force carried over from the old folder
 
 
-def _carry_over(old: Path, new: Path, meta: dict) -> list[str]:
+def _carry_over(old: Path, new: Path, meta: dict) -> tuple[list[str], list[str]]:
     """Copy what the user put into a pair folder by hand (other files, meta.json keys
     that `add` does not write) into its replacement, so --force replaces the texts and
-    their metadata, never the user's own notes. Returns what was kept."""
+    their metadata, never the user's own notes. Everything copied is fsynced before the
+    caller swaps the folders and deletes the old one. Returns (what was kept, warnings)."""
     import shutil
+    import stat
 
-    kept = []
+    kept: list[str] = []
+    warnings: list[str] = []
     for entry in sorted(old.iterdir()):
         if entry.name in (CLAIM_FILE, RESPONSE_FILE, META_FILE):
             continue
+        mode = entry.lstat().st_mode
         target = new / entry.name
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.copytree(entry, target, symlinks=True)
-        else:
-            shutil.copy2(entry, target, follow_symlinks=False)
+        try:
+            if stat.S_ISLNK(mode) or stat.S_ISREG(mode):
+                shutil.copy2(entry, target, follow_symlinks=False)
+            elif stat.S_ISDIR(mode):
+                shutil.copytree(entry, target, symlinks=True, ignore=_special_files)
+            else:  # a pipe, socket or device: nothing to copy
+                warnings.append(f"not kept from the replaced pair: {entry.name} (not a file or folder)")
+                continue
+        except (OSError, shutil.Error) as exc:
+            # Replacing the folder would delete what cannot be copied: refuse instead.
+            why = getattr(exc, "strerror", None) or "it could not be copied"
+            raise CompareError(
+                f"cannot keep {entry} from the pair being replaced ({why}): move it out of "
+                f"{old} or make it readable, then run the command again"
+            ) from None
         kept.append(entry.name)
     try:
         old_meta = json.loads((old / META_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
+        old_meta = {}
+    except (OSError, ValueError) as exc:
         old_meta = None
+        warnings.append(f"could not read the replaced {META_FILE} ({exc}): its extra keys are not kept")
     if isinstance(old_meta, dict):
         extra = {k: v for k, v in old_meta.items() if k not in meta and k != "source"}
         if extra:
             _write_file(new / META_FILE, meta_json({**meta, **extra}))
             kept += [f"{META_FILE}: {k}" for k in extra]
+    elif old_meta is not None:
+        warnings.append(f"the replaced {META_FILE} was not a JSON object: its contents are not kept")
     if kept:
-        _fsync_dir(new)
-    return kept
+        _fsync_tree(new)
+    return kept, warnings
+
+
+def _special_files(folder: str, names: list[str]) -> list[str]:
+    """copytree ignore-callback: leave out pipes, sockets and devices."""
+    import stat
+
+    return [n for n in names
+            if not (stat.S_ISREG(m := os.lstat(os.path.join(folder, n)).st_mode)
+                    or stat.S_ISDIR(m) or stat.S_ISLNK(m))]
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every regular file and folder under root (symlinks are not followed)."""
+    for folder, dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                continue
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(folder))
 
 
 def _fsync_dir(path: Path) -> None:
@@ -472,7 +516,8 @@ def add_pair(root: Path, pair: Pair, force: bool = False) -> AddResult:
                 if final.is_symlink() or not final.is_dir():
                     raise CompareError(f"{final} is not a pair folder: move it away first")
                 result.replaced = True
-                result.kept = _carry_over(final, tmp, meta)
+                result.kept, carry_warnings = _carry_over(final, tmp, meta)
+                result.warnings += carry_warnings
                 if _exchange(tmp, final):
                     # tmp now holds the old version: the new one is in place.
                     _fsync_dir(root)

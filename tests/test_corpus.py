@@ -268,6 +268,41 @@ def test_force_keeps_what_the_user_added_by_hand(docs, corpus, tmp_path):
     assert [p.name for p in corpus.iterdir()] == ["p"]
 
 
+def test_force_skips_pipes_and_warns_about_unreadable_meta(docs, corpus, tmp_path):
+    c, r = docs
+    assert add(corpus, "p", c, r).exit_code == 0
+    os.mkfifo(corpus / "p" / "pipe")
+    (corpus / "p" / "meta.json").write_text("[1, 2]", encoding="utf-8")
+    result = add(corpus, "p", c, r, "--title", "again", "--force")
+    assert result.exit_code == 0, result.output
+    assert "pipe (not a file or folder)" in result.output
+    assert "was not a JSON object" in result.output
+    assert load_pair("p", corpus).title == "again"
+
+
+def test_force_refuses_to_drop_a_file_it_cannot_copy(docs, corpus, monkeypatch):
+    import shutil
+
+    c, r = docs
+    assert add(corpus, "p", c, r, "--title", "first").exit_code == 0
+    (corpus / "p" / "secret.txt").write_text("mine\n", encoding="utf-8")
+    real_copy2 = shutil.copy2
+
+    def copy2(src, dst, **kw):  # as for a file only its owner may read, when not root
+        if str(src).endswith("secret.txt"):
+            raise PermissionError(13, "Permission denied", str(src))
+        return real_copy2(src, dst, **kw)
+
+    monkeypatch.setattr(shutil, "copy2", copy2)
+    result = add(corpus, "p", c, r, "--title", "second", "--force")
+    assert result.exit_code != 0
+    assert "cannot keep" in result.output and "secret.txt" in result.output
+    assert "Traceback" not in result.output
+    assert load_pair("p", corpus).title == "first"  # nothing replaced, nothing lost
+    assert (corpus / "p" / "secret.txt").exists()
+    assert sorted(p.name for p in corpus.iterdir()) == ["p"]  # no temporary folder left
+
+
 def test_force_same_slug_same_content_is_not_a_duplicate_of_itself(docs, corpus):
     c, r = docs
     assert add(corpus, "p", c, r).exit_code == 0
