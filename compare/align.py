@@ -18,8 +18,9 @@ How a link is made (docs/method.md has the details and the figures):
    sequence model and an order-free model are weighed by how well each
    explains the evidence (their likelihoods), and their posteriors mixed. In a
    document not answered in order, a denial that names nothing specific ("we
-   have never misled an investor") leans to the first claim sentence, where
-   news stories and reports put the central accusation.
+   have never misled an investor") leans to the lead claim (the first claim
+   sentence of 8 words or more), where news stories and reports put the
+   central accusation.
 3. Abstention: a small logistic model turns the chosen claim's evidence,
    relative to the document's own score distribution, and the sentence's
    rhetorical move (compare/rhetoric.py: is it closer to counter-accusation,
@@ -151,7 +152,7 @@ class Analysis:
     link_logit: np.ndarray  # (responses,)
     combined: np.ndarray  # final score of every cell, 0..1
     shared: list  # shared terms per cell (rarest first)
-    cues: list | None = None  # per response sentence, its denial cue (None: none, or no rhetoric)
+    cues: list | None = None  # per response sentence, its denial cue or None
 
 
 def _sigmoid(x):
@@ -244,10 +245,11 @@ def analyse(
     )
 
 
-def lead_claim(claim_texts: Sequence[str], min_words: int = LEAD_MIN_WORDS) -> int:
+def lead_claim(claim_texts: Sequence[str], min_words: int | None = None) -> int:
     """The claim sentence that states the central accusation: the first one long enough
     to be a sentence of the story, so that a pasted headline kicker, byline or dateline
     line ("By Jane Doe, Reuters") is not taken for it."""
+    min_words = LEAD_MIN_WORDS if min_words is None else min_words
     for i, text in enumerate(claim_texts):
         if len(re.findall(r"\w+", text)) >= min_words:
             return i
@@ -269,7 +271,9 @@ def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str
     if move is not None:
         out["move"] = move  # the rhetorical move the sentence reads as (nearest prototype)
     if an.cues is not None:
-        out["denial_cue"] = an.cues[r]  # the words that cancelled the lean, or None
+        # The words by which the sentence calls something false: they cancel any
+        # rhetorical lean and may steer a general denial to the lead claim. None: no cue.
+        out["denial_cue"] = an.cues[r]
     return out
 
 
@@ -302,6 +306,8 @@ def align(
         sim = np.zeros((len(responses), len(claims)))
         links = [Link(response=r, claim=None, score=0.0, candidates=[]) for r in range(len(responses))]
         return Alignment(model, threshold, claims, responses, links, list(range(len(claims))), similarity=sim)
+    if moves is not None and len(moves) != len(responses):
+        raise ValueError(f"moves: expected {len(responses)} names (one per response sentence), got {len(moves)}")
     an = analyse(
         [s.text for s in claims],
         [s.text for s in responses],
