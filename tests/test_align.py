@@ -266,6 +266,17 @@ def test_denial_cues_mark_falsity_and_past_never_only():
     assert denial_cues(texts).tolist() == [True, True, True, True, True, False, False, False]
 
 
+def test_denial_cue_exceptions_and_spelling_variants():
+    from compare.rhetoric import cue_pattern, denial_cue
+
+    assert denial_cue("We are denying every word of it.") == "denying"
+    assert denial_cue("The story is a made-up tale.") == "made-up"
+    assert denial_cue("A denial-of-service attack took the site down.") is None  # regression
+    assert denial_cue("A distributed denial of service attack; we deny it.") == "deny"
+    with pytest.raises(ValueError):
+        cue_pattern(["*"])  # would match every sentence
+
+
 def test_a_denial_cue_cancels_the_lean():
     claims = _sentences(["The agency seized 17 domains.", "The company paid fines."])
     responses = _sentences(["The story about fines is a fabrication.", "They will regret this provocation."])
