@@ -67,10 +67,10 @@ EVIDENCE_TEMPERATURE = 0.5
 OPENING_PENALTY = 2.0
 # A denial that shares few words with any claim ("We have never misled an investor") answers
 # the central accusation, which news stories and reports state in their first sentence: in a
-# document not answered in order, the first claim's context probability of a sentence with a
-# denial cue is multiplied by exp(LEAD_DENIAL * (1 - sequence weight) * exp(-LEAD_DENIAL_OVERLAP
-# * the sentence's best word overlap)). Picked on train_pairs/ and pairs/ (a plateau for
-# LEAD_DENIAL 1-2 with overlap 5-10); DISAPERE unchanged.
+# document not answered in order, the lead claim's (`lead_claim`) context probability of a
+# sentence with a denial cue is multiplied by exp(LEAD_DENIAL * (1 - sequence weight) *
+# exp(-LEAD_DENIAL_OVERLAP * the sentence's best word overlap)). Picked on train_pairs/ and
+# pairs/ (a plateau for LEAD_DENIAL 1-2 with overlap 5-10); DISAPERE unchanged.
 LEAD_DENIAL = 1.5
 LEAD_DENIAL_OVERLAP = 5.0
 LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not the lead
