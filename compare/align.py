@@ -75,12 +75,13 @@ LEAD_DENIAL = 1.5
 LEAD_DENIAL_OVERLAP = 5.0
 LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not the lead
 # Abstention: the four evidence weights are the model fitted before `none_lean` existed;
-# the none_lean weight and the bias were fitted on top of them (fit_alignment.BASE_FIXED).
+# the none_lean and order weights and the bias were fitted on top of them
+# (fit_alignment.BASE_FIXED).
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
-LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -21.374)
-LINK_BIAS = -2.796
+LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean", "order")
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -21.092, 0.659)
+LINK_BIAS = -3.095
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,10 @@ def analyse(
         # when it is worded as an attack on the accuser, which the prototypes mistake
         # for a counter-accusation: no lean for it (docs/method.md, "Denial cues").
         none_lean = np.where([c is not None for c in cues], 0.0, none_lean)
-    link_features = np.hstack([link_features, none_lean[:, None]])
+    # The document's sequence weight: rebuttals answered in order (peer review) answer
+    # something with almost every sentence; order-free ones (political statements) mix
+    # answers with counter-accusations, so a sentence there needs more evidence.
+    link_features = np.hstack([link_features, none_lean[:, None], np.full((n_r, 1), weight)])
     link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
     combined = _sigmoid(link_logit[:, None] + ratio)
