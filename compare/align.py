@@ -154,6 +154,8 @@ class Analysis:
     combined: np.ndarray  # final score of every cell, 0..1
     shared: list  # shared terms per cell (rarest first)
     cues: list | None = None  # per response sentence, its denial cue or None
+    lead: int = 0  # the lead claim (`lead_claim`)
+    lead_boost: np.ndarray | None = None  # per response sentence, the lead-denial factor (1: none)
 
 
 def _sigmoid(x):
@@ -204,12 +206,13 @@ def analyse(
         context = context * np.exp(-OPENING_PENALTY * weight * opening)[None, :]
         context = context / context.sum(axis=1, keepdims=True)
     cues = [denial_cue(t) for t in response_texts]
+    lead, boost = lead_claim(claim_texts), np.ones(n_r)
     if n_c > 1 and LEAD_DENIAL:
         general = np.array([c is not None for c in cues], np.float64)
         general *= np.exp(-LEAD_DENIAL_OVERLAP * lex.overlap.max(axis=1))
         boost = np.exp(LEAD_DENIAL * (1 - weight) * general)
         context = context.copy()
-        context[:, lead_claim(claim_texts)] *= boost
+        context[:, lead] *= boost
         context = context / context.sum(axis=1, keepdims=True)
         # The abstention model's context gain stays that of the evidence (`unpenalized`):
         # the prior picks which claim, not whether the sentence answers one (measured:
@@ -245,7 +248,8 @@ def analyse(
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
     combined = _sigmoid(link_logit[:, None] + ratio)
     return Analysis(
-        cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared, cues
+        cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared, cues,
+        lead, boost,
     )
 
 
@@ -278,6 +282,9 @@ def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str
         # The words by which the sentence calls something false: they cancel any
         # rhetorical lean and may steer a general denial to the lead claim. None: no cue.
         out["denial_cue"] = an.cues[r]
+    if an.lead_boost is not None and c == an.lead and an.lead_boost[r] > 1.01:
+        # A general denial steered to the lead claim: by how much its context rose.
+        out["lead_denial"] = round(float(an.lead_boost[r]), 2)
     return out
 
 

@@ -51,6 +51,8 @@ def why(evidence: dict) -> str:
     cue = evidence.get("denial_cue")
     if isinstance(cue, str) and cue:
         parts.append(f"denies (\"{cue}\")")
+        if _num(evidence.get("lead_denial")):
+            parts.append(f"a general denial, so the lead claim (x{_num(evidence['lead_denial']):.1f})")
     elif reads_as(evidence):
         parts.append(f"reads as {reads_as(evidence)} (lean {_num(evidence['none_lean']):.2f})")
     return "; ".join(parts)

@@ -169,6 +169,8 @@ def test_a_general_denial_answers_the_lead_claim():
     other = align(claims, _sentences(["We regret the delay."]), cv, rv, model="unit")
     assert denial.links[0].candidates[0].claim == 0
     assert other.links[0].candidates[0].claim == 2
+    assert denial.links[0].evidence["lead_denial"] > 1  # the evidence says why
+    assert "lead_denial" not in other.links[0].evidence
     # A byline pasted above the story is not the lead.
     bylined = _sentences(["By Jane Doe, Reuters", *[c.text for c in claims]])
     cv4 = _unit([[0, 0, 0.1], [1, 0, 0], [0, 1, 0], [0, 0, 1]])

@@ -326,3 +326,5 @@ def test_why_line_names_the_denial_cue_or_the_move():
     line = why({**base, "none_lean": 0.21, "move": "threat-warning", "denial_cue": None})
     assert "reads as a threat or warning (lean 0.21)" in line
     assert "reads as" not in why({**base, "none_lean": 0.0, "move": "threat-warning", "denial_cue": None})
+    line = why({**base, "none_lean": 0.0, "denial_cue": "have never", "lead_denial": 3.2})
+    assert 'denies ("have never"); a general denial, so the lead claim (x3.2)' in line
