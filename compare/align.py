@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import decode, rhetoric
-from .rhetoric import denial_cue
+from .rhetoric import denial_cue  # analyse() has a parameter named `rhetoric`
 from .errors import CompareError
 from .evidence import lexical
 from .segment import Sentence, segment

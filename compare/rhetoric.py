@@ -12,9 +12,10 @@ the "none" moves than to the "answer" moves (clipped at 0) as one feature of
 its abstention model.
 
 compare/data/denial-cues.txt holds words by which a sentence declares something
-false or denies it ("baseless", "fabricated", "has never"); `denial_cues` marks
-such sentences, whose lean align.py sets to zero: a denial phrased as an attack
-on the accuser resembles the attack prototypes, yet it answers a claim.
+false or denies it ("baseless", "fabricated", "has never"); `denial_cue` finds
+it in a sentence. align.py sets such a sentence's lean to zero (a denial phrased
+as an attack on the accuser resembles the attack prototypes, yet it answers a
+claim) and may steer a general one to the lead claim.
 """
 
 from __future__ import annotations
@@ -71,11 +72,6 @@ def _denial_patterns() -> tuple[re.Pattern | None, re.Pattern | None]:
     cues = [l for l in lines if not l.startswith("-")]
     exceptions = [l[1:] for l in lines if l.startswith("-")]
     return cue_pattern(cues), cue_pattern(exceptions)
-
-
-def denial_cues(texts: Sequence[str]) -> np.ndarray:
-    """Per sentence, whether it declares something false or denies it (bool array)."""
-    return np.array([denial_cue(t) is not None for t in texts], dtype=bool)
 
 
 def denial_cue(text: str) -> str | None:

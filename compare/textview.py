@@ -53,8 +53,8 @@ def why(evidence: dict) -> str:
         parts.append(f"denies (\"{cue}\")")
         if _num(evidence.get("lead_denial")):
             parts.append(f"a general denial, so the lead claim (x{_num(evidence['lead_denial']):.1f})")
-    elif reads_as(evidence):
-        parts.append(f"reads as {reads_as(evidence)} (lean {_num(evidence['none_lean']):.2f})")
+    elif (move := reads_as(evidence)) is not None:
+        parts.append(f"reads as {move} (lean {_num(evidence['none_lean']):.2f})")
     return "; ".join(parts)
 
 

@@ -242,7 +242,8 @@ def test_report_writes_through_a_pipe_instead_of_replacing_it(tmp_path, fake_mod
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")))
+    # A daemon: if the report never opens the pipe, the test fails instead of hanging the run.
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text(encoding="utf-8")), daemon=True)
     reader.start()
     result = CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(fifo)])
     reader.join(timeout=30)
