@@ -51,8 +51,9 @@ DEFAULT_THRESHOLD = 0.3
 TOP_K = 3
 
 # Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ and train_pairs/
-# for the link model); never on DISAPERE test. Order as in decode.FEATURES.
-CHOICE_WEIGHTS = (0.644, 1.473, 1.268, 0.357, 3.939)
+# for the link model), with the default model (embed.DEFAULT_MODEL); never on DISAPERE
+# test. Order as in decode.FEATURES.
+CHOICE_WEIGHTS = (0.687, 1.368, 1.267, 0.342, 3.965)
 SHARPNESS = 0.5  # emission = softmax(SHARPNESS * choice logit)
 STAY_IN_PARAGRAPH = 0.8  # P(next sentence answers the same claim), same paragraph
 STAY_ACROSS_PARAGRAPHS = 0.2  # ... after a paragraph break
@@ -80,8 +81,8 @@ LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not 
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean", "order")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -21.092, 0.659)
-LINK_BIAS = -3.095
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -21.794, 0.344)
+LINK_BIAS = -2.896
 
 
 @dataclass(frozen=True)

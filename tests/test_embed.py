@@ -1,0 +1,73 @@
+"""Models side by side, and the cache behind them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from compare import embed
+from compare.store import EmbeddingStore
+
+from tests.conftest import FakeModel
+
+TEXTS = ["The ministry denied the report.", "Hackers stole $236 million.", "We reject this smear."]
+
+
+class NamedFake(FakeModel):
+    def __init__(self, name: str, dim: int) -> None:
+        super().__init__(dim)
+        self.name = name
+
+
+def test_combined_similarity_is_the_weighted_mean_of_the_members_cosines():
+    a, b = NamedFake("a", 64), NamedFake("b", 7)
+    va, vb = a.encode(TEXTS), b.encode(TEXTS)
+    assert not np.allclose(va @ va.T, vb @ vb.T)  # the members disagree, so the test can fail
+    combined = embed.CombinedModel((a, b), (3.0, 1.0))
+    vc = combined.encode(TEXTS)
+    assert vc.shape == (3, 64 + 7)
+    assert np.allclose(np.linalg.norm(vc, axis=1), 1.0, atol=1e-6)
+    assert np.allclose(vc @ vc.T, 0.75 * (va @ va.T) + 0.25 * (vb @ vb.T), atol=1e-6)
+    assert combined.name == "a+b"
+
+
+def test_each_member_is_cached_under_its_own_name(tmp_path):
+    a, b = NamedFake("a", 64), NamedFake("b", 16)
+    store = EmbeddingStore(tmp_path / "e.db")
+    together = embed.Embedder(embed.CombinedModel((a, b), (1.0, 1.0)), store, progress=False)
+    first = together.embed(TEXTS)
+    assert [len(c) for c in a.calls] == [3] and [len(c) for c in b.calls] == [3]
+    again = together.embed(TEXTS + ["A new sentence."])
+    assert np.allclose(again[:3], first)
+    assert a.calls[-1] == ["A new sentence."] and b.calls[-1] == ["A new sentence."]
+    # A member used alone finds its vectors already stored.
+    alone = embed.Embedder(a, store, progress=False).embed(TEXTS)
+    assert len(a.calls) == 2
+    assert np.allclose(alone, a.encode(TEXTS))
+
+
+def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
+    for sub in ("minilm", "mpnet"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "modules.json").write_text("[]")
+    monkeypatch.setattr("compare.packaged.minilm_path", lambda: tmp_path / "minilm")
+    monkeypatch.setattr("compare.packaged.mpnet_path", lambda: tmp_path / "mpnet")
+    default = embed.resolve_model(None)
+    assert isinstance(default, embed.CombinedModel)
+    assert [m.name for m in default.members] == [embed.MINILM, embed.MPNET]
+    assert default.name == embed.DEFAULT_MODEL and default.weights == pytest.approx(embed.DEFAULT_WEIGHTS)
+    assert embed.resolve_model("default").name == embed.DEFAULT_MODEL
+    assert embed.resolve_model("minilm").name == embed.MINILM
+    mixed = embed.resolve_model("mpnet+hashing")
+    assert [m.name for m in mixed.members] == [embed.MPNET, "hashing"] and mixed.weights == (0.5, 0.5)
+    assert embed.resolve_model("hashing+").name == "hashing"  # one member: no combination
+
+
+@pytest.mark.model
+def test_the_packaged_default_is_both_models_side_by_side():
+    default = embed.resolve_model(None)
+    vectors = default.encode(TEXTS)
+    assert vectors.shape == (3, 384 + 768)
+    cosines = [m.encode(TEXTS) for m in default.members]
+    mean = sum(w * (v @ v.T) for w, v in zip(default.weights, cosines))
+    assert np.allclose(vectors @ vectors.T, mean, atol=1e-5)
