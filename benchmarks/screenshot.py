@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--slug", default="dprk-it-workers")
     ap.add_argument("--corpus", type=Path, default=ROOT / "corpus")
-    ap.add_argument("--model", default=None, help="default: the packaged all-MiniLM-L6-v2")
+    ap.add_argument("--model", default=None, help="default: the packaged default (minilm+mpnet)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "seed-report.png")
     ap.add_argument("--width", type=int, default=1280)
     ap.add_argument("--height", type=int, default=1100)

@@ -24,9 +24,9 @@ from .store import EmbeddingStore, text_hash
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 MPNET = packaged.MPNET_NAME
-# The default is both packaged models side by side (docs/method.md, "Two models"): they
-# err on different sentences, and together they find the answered claim more often in
-# political rebuttals than either alone.
+# The default is both packaged models side by side (docs/method.md, "Two models side by
+# side"): they err on different sentences, and together they judge political rebuttals
+# better than MiniLM alone.
 DEFAULT_MODEL = "minilm+mpnet"
 DEFAULT_WEIGHTS = (0.5, 0.5)
 HASHING_MODEL = "hashing"
