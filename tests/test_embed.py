@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from compare import embed
+from compare.errors import CompareError
 from compare.store import EmbeddingStore
 
 from tests.conftest import FakeModel
@@ -60,7 +61,25 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert embed.resolve_model("minilm").name == embed.MINILM
     mixed = embed.resolve_model("mpnet+hashing")
     assert [m.name for m in mixed.members] == [embed.MPNET, "hashing"] and mixed.weights == (0.5, 0.5)
-    assert embed.resolve_model("hashing+").name == "hashing"  # one member: no combination
+    for empty in ("+", "hashing+", "++mpnet"):
+        with pytest.raises(CompareError, match="empty part"):
+            embed.resolve_model(empty)
+    with pytest.raises(CompareError, match="/no/such/a\\+b does not exist"):
+        embed.resolve_model("/no/such/a+b")
+    with pytest.raises(CompareError):
+        embed.resolve_model("x" * 5000)  # too long for a path: an error, not a traceback
+    # An existing folder whose name holds '+' is a folder, not two models.
+    plus = tmp_path / "my+model"
+    plus.mkdir()
+    (plus / "modules.json").write_text("[]")
+    assert embed.resolve_model(str(plus)).name == str(plus.resolve())
+
+
+def test_combined_model_refuses_mismatched_or_bad_weights():
+    a = NamedFake("a", 8)
+    for members, weights in [((a,), (1.0, 1.0)), ((), ()), ((a,), (0.0,)), ((a,), (float("nan"),))]:
+        with pytest.raises(ValueError):
+            embed.CombinedModel(members, weights)
 
 
 @pytest.mark.model
