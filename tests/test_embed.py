@@ -90,3 +90,13 @@ def test_the_packaged_default_is_both_models_side_by_side():
     cosines = [m.encode(TEXTS) for m in default.members]
     mean = sum(w * (v @ v.T) for w, v in zip(default.weights, cosines))
     assert np.allclose(vectors @ vectors.T, mean, atol=1e-5)
+
+
+def test_a_packaged_name_falls_back_to_the_local_model_cache(monkeypatch, tmp_path):
+    monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(CompareError, match="not installed.*--model minilm"):
+        embed.resolve_model("mpnet")
+    (tmp_path / "models--sentence-transformers--all-mpnet-base-v2" / "snapshots").mkdir(parents=True)
+    model = embed.resolve_model("all-mpnet-base-v2")
+    assert model.name == embed.MPNET and model.path == embed.MPNET
