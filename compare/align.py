@@ -81,8 +81,8 @@ LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not 
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean", "order")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.48, 0.346)
-LINK_BIAS = -3.072
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -20.492, 0.066)
+LINK_BIAS = -2.776
 
 
 @dataclass(frozen=True)

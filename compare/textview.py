@@ -21,10 +21,12 @@ MOVE_LABELS = {
     "motive-attack": "an attack on motives",
     "values-commitment": "a statement of values",
     "counter-accusation": "a counter-accusation",
+    "process-complaint": "a complaint about how the claims were made public",
+    "track-record": "self-praise or a track record",
 }
 
 
-#: A lean below this barely moves a score (its weight is about -21): not worth a word.
+#: A lean below this barely moves a score (its weight is about -20): not worth a word.
 READS_AS_MIN_LEAN = 0.02
 
 

@@ -220,6 +220,14 @@ def test_rhetoric_prototypes_cover_both_kinds_of_moves():
     assert all(len(s) >= 8 for s in moves.values())
 
 
+def test_every_move_that_answers_nothing_reads_in_words():
+    from compare import rhetoric
+    from compare.textview import MOVE_LABELS
+
+    none_moves = {move for kind, move, _ in rhetoric.prototypes() if kind == "none"}
+    assert none_moves and none_moves <= set(MOVE_LABELS)
+
+
 def test_prototype_closeness_cancels_the_general_similarity_level():
     from compare.rhetoric import Prototypes
 
