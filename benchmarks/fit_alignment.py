@@ -68,7 +68,7 @@ def build(split: str, embedder) -> list[dict]:
                 "responses": [s.text for s in responses],
                 "cv": vec[: len(claims)],
                 "rv": vec[len(claims) :],
-                "paras": A.paragraph_starts(p["response"], responses),
+                "paras": A.paragraph_starts(p["response"], responses, one_line_unknown=True),
                 "claim_paras": A.paragraph_starts(p["claim"], claims),
                 "gold": resolve_gold(p, claims, responses).links,
                 "rhetoric": protos.best(vec[len(claims) :]),

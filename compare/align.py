@@ -81,8 +81,8 @@ LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not 
 # none_lean = max(0, closeness to "no specific claim" moves - closeness to answering
 # moves): it can only argue for abstaining, never for linking.
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean", "order")
-LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -20.492, 0.066)
-LINK_BIAS = -2.776
+LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.532, 0.265)
+LINK_BIAS = -2.872
 
 
 @dataclass(frozen=True)
@@ -350,11 +350,19 @@ def align(
     return Alignment(model, threshold, claims, responses, links, unanswered, similarity=sim)
 
 
-def paragraph_starts(text: str, sentences: Sequence[Sentence]) -> list[bool]:
-    """Whether each sentence opens a paragraph (a line break before it)."""
+def paragraph_starts(text: str, sentences: Sequence[Sentence], one_line_unknown: bool = False) -> list[bool]:
+    """Whether each sentence opens a paragraph (a line break before it).
+
+    one_line_unknown: a text with no line break between any of its sentences (a statement
+    pasted as one line) says nothing about its paragraphs, so every sentence counts as its
+    own; used for responses, so that the sequence model's "stay inside a paragraph" is not
+    imposed on a whole statement (docs/method.md, "One line, no paragraphs"). A claim
+    document on one line stays one paragraph (no opening penalty, pooled paragraph evidence)."""
     out = []
     for i, s in enumerate(sentences):
         out.append(i == 0 or "\n" in text[sentences[i - 1].end : s.start])
+    if one_line_unknown and len(out) > 1 and not any(out[1:]):
+        return [True] * len(out)
     return out
 
 
@@ -394,7 +402,7 @@ def match(
         vectors[len(claims) :],
         model=embedder.name,
         threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-        paragraph_starts=paragraph_starts(response, responses),
+        paragraph_starts=paragraph_starts(response, responses, one_line_unknown=True),
         claim_paragraph_starts=paragraph_starts(claim, claims),
         rhetoric=protos.best(vectors[len(claims) :]),
         moves=protos.nearest_moves(vectors[len(claims) :]),
