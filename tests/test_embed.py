@@ -92,8 +92,20 @@ def test_the_packaged_default_is_both_models_side_by_side():
     assert np.allclose(vectors @ vectors.T, mean, atol=1e-5)
 
 
+def test_mpnet_installed_without_setup_is_unpacked_on_first_use(monkeypatch, tmp_path, capsys):
+    folder = tmp_path / "all-mpnet-base-v2"
+    calls = []
+    monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)
+    monkeypatch.setattr("compare.packaged.parts_installed", lambda: True)
+    monkeypatch.setattr("compare.packaged.assemble_mpnet", lambda: calls.append(1) or folder)
+    model = embed.resolve_model("mpnet")
+    assert calls == [1] and model.path == str(folder)
+    assert "unpacking all-mpnet-base-v2" in capsys.readouterr().err
+
+
 def test_a_packaged_name_falls_back_to_the_local_model_cache(monkeypatch, tmp_path):
     monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)
+    monkeypatch.setattr("compare.packaged.parts_installed", lambda: False)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(CompareError, match="not installed.*--model minilm"):
         embed.resolve_model("mpnet")

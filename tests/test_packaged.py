@@ -178,3 +178,8 @@ def test_the_installed_parts_are_the_pinned_archive_and_the_model_is_whole():
     assert packaged._sha256_of(parts) == packaged.MPNET_ARCHIVE_SHA256
     folder = packaged.mpnet_path()
     assert folder is not None and (folder / "model.safetensors").stat().st_size == 437_971_872
+
+
+def test_parts_installed_needs_every_part(monkeypatch):
+    monkeypatch.setattr(packaged, "MPNET_PARTS", packaged.MPNET_PARTS + ("compare-no-such-part-package-006",))
+    assert packaged.parts_installed() is False
