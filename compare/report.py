@@ -30,7 +30,7 @@ from markupsafe import Markup
 from .align import Alignment
 from .corpus import Pair
 from .errors import CompareError
-from .textview import reads_as, why
+from .textview import below, reads_as, why
 
 STRENGTHS = ("strong", "moderate", "weak")
 #: A link is "strong" at threshold + 0.25 or more, "moderate" at + 0.10, else "weak".
@@ -74,6 +74,17 @@ def score(value: float | None) -> str:
     except (TypeError, ValueError):
         return str(value)
     return "—" if math.isnan(value) else f"{value:.2f}"
+
+
+def score_below(value: Any, threshold: Any) -> str:
+    """`score` for a score under the threshold: never shown as the threshold itself."""
+    try:
+        value, threshold = float(value), float(threshold)
+    except (TypeError, ValueError):
+        return score(value)
+    if math.isnan(value) or math.isnan(threshold) or value >= threshold:
+        return score(value)
+    return below(value, threshold)
 
 
 def safe_url(url: Any) -> str | None:
@@ -155,6 +166,7 @@ def environment() -> Environment:
     env.filters["percent"] = percent
     env.filters["day"] = day
     env.filters["score"] = score
+    env.filters["score_below"] = score_below
     env.filters["safe_url"] = safe_url
     env.filters["evidence_value"] = evidence_value
     env.filters["script_json"] = script_json

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import textwrap
 
@@ -35,6 +36,15 @@ def _num(value: object) -> float | None:
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return float(value)
     return None
+
+
+def below(score: float, threshold: float) -> str:
+    """A score under the threshold, to two decimals that never reach the threshold's own:
+    0.2974 under 0.30 reads "0.29", not a "0.30" that looks like it should have linked."""
+    text = f"{score:.2f}"
+    if score < threshold and text >= f"{threshold:.2f}" and score >= 0:
+        text = f"{math.floor(score * 100) / 100:.2f}"
+    return text
 
 
 def why(evidence: dict) -> str:
@@ -84,11 +94,14 @@ def render_text(alignment: Alignment) -> str:
         lines.append("")
         lines.append(_wrap(f"R{link.response}: {alignment.responses[link.response].text}", ""))
         if link.claim is None:
-            lines.append(f"  -> answers no specific claim (best score {link.score:.2f})")
+            lines.append(f"  -> answers no specific claim (best score {below(link.score, alignment.threshold)})")
         else:
             lines.append(f"  -> C{link.claim} (score {link.score:.2f})")
             lines.append(_wrap(alignment.claims[link.claim].text, "     "))
-        others = ", ".join(f"C{c.claim} {c.score:.2f}" for c in link.candidates)
+        others = ", ".join(
+            f"C{c.claim} {below(c.score, alignment.threshold) if c.score < alignment.threshold else f'{c.score:.2f}'}"
+            for c in link.candidates
+        )
         if others:
             lines.append(f"     candidates: {others}")
         why_line = why(link.evidence)

@@ -202,6 +202,19 @@ def test_a_withheld_sentence_says_what_it_reads_as():
     assert 'denies ("were ever")' in pairs["why"]
 
 
+def test_a_score_just_under_the_threshold_never_reads_as_the_threshold():
+    from compare.textview import render_text
+
+    sim = [[0.90, 0.20, 0.10], [0.05, 0.15, 0.40], [0.2974, 0.12, 0.08]]
+    alignment = make_alignment(CLAIMS, RESPONSES, sim, threshold=0.30)
+    status = Tree(render(alignment, PAIR)).root.find("li", id="r2").find("span", cls="status").text
+    assert "best score 0.29" in status and "below the threshold 0.30" in status
+    text = render_text(alignment)
+    assert "best score 0.29" in text and "C0 0.29" in text and "C0 0.30" not in text
+    # Above the threshold, and far below it, scores are rounded as usual.
+    assert "(score 0.90)" in text and "C2 0.08" in text
+
+
 @pytest.mark.parametrize("evidence", [
     {"cosine": "0.9"}, {"cosine": None}, {"shared_terms": [1, 2]}, {"move": 5, "none_lean": 0.3},
     {"none_lean": "high", "denial_cue": 7}, {"context": [0.1], "alone": "x"},
