@@ -336,3 +336,19 @@ def test_opening_paragraph_penalty_follows_the_sequence_weight(monkeypatch):
     assert np.allclose(on.link_features[same, 0], off.link_features[same, 0])
     # A claim document that is a single paragraph gets no penalty at all.
     assert np.allclose(run(2.0, [True, False, False]).context, run(0.0, [True, False, False]).context)
+
+
+def test_a_response_on_one_line_counts_each_sentence_as_its_own_paragraph(fake_model):
+    from compare.align import paragraph_starts
+    from compare.segment import segment
+
+    one_line = "We never paid fines. The domains were not ours. Nobody in Texas was interviewed."
+    sentences = segment(one_line)
+    assert paragraph_starts(one_line, sentences) == [True, False, False]  # claims: one paragraph
+    assert paragraph_starts(one_line, sentences, one_line_unknown=True) == [True, True, True]
+    broken = "We never paid fines. The domains were not ours.\nNobody in Texas was interviewed."
+    assert paragraph_starts(broken, segment(broken), one_line_unknown=True) == [True, False, True]
+    # match() reads a one-line response exactly as the same sentences on lines of their own.
+    a = match(CLAIM, one_line)
+    b = match(CLAIM, one_line.replace(". ", ".\n"))
+    assert [(l.claim, l.score) for l in a.links] == [(l.claim, l.score) for l in b.links]
