@@ -260,7 +260,7 @@ def format_table(results: dict[str, dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=SPLITS + ("all", "train", "trainpairs", "holdout"), default="all")
-    parser.add_argument("--model", default=None, help="model name or folder (default: the packaged MiniLM)")
+    parser.add_argument("--model", default=None, help="model name or folder (default: the tool's default, minilm+mpnet)")
     parser.add_argument("--verbose", action="store_true", help="per-pair link accuracy on stderr")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args(argv)
