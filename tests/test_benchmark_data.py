@@ -1,0 +1,55 @@
+"""The invented training and held-out pairs stay valid gold data.
+
+Their anchors are resolved against `compare.segment`'s sentences: a segmenter change that
+merges or splits one of their sentences would silently change what the benchmarks score,
+so every file is checked here the way `benchmarks/check_train_pairs.py` checks it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDERS = ("train_pairs", "holdout_pairs")
+FILES = sorted(p for folder in FOLDERS for p in (ROOT / "benchmarks" / folder).glob("*.json"))
+
+
+def _checker():
+    spec = importlib.util.spec_from_file_location("check_train_pairs", ROOT / "benchmarks" / "check_train_pairs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CHECK = _checker()
+
+
+def test_the_folders_hold_pairs():
+    for folder in FOLDERS:
+        assert list((ROOT / "benchmarks" / folder).glob("*.json")), folder
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_pair_is_valid_gold(path):
+    problems, _ = CHECK.check(path)
+    assert problems == []
+
+
+def test_no_pair_is_both_training_and_held_out():
+    def texts(folder):
+        return {json.loads(p.read_text(encoding="utf-8"))["claim"] for p in (ROOT / "benchmarks" / folder).glob("*.json")}
+
+    assert not texts("train_pairs") & texts("holdout_pairs")
+
+
+def test_the_checker_catches_a_broken_anchor(tmp_path):
+    pair = json.loads(FILES[0].read_text(encoding="utf-8"))
+    pair["links"][0]["response"] = "a phrase that is in no sentence of the response"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(pair), encoding="utf-8")
+    problems, _ = CHECK.check(bad)
+    assert any("occurs 0 times" in p for p in problems)
