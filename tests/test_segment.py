@@ -241,6 +241,14 @@ def test_long_token_before_period_is_not_an_abbreviation() -> None:
     assert texts(f"It was {word}. Then it ended.") == [f"It was {word}.", "Then it ended."]
 
 
+def test_councillor_detective_alderman_titles_stay_with_the_name() -> None:
+    # Found while writing held-out pair 108: "Coun. Brendan ..." split after "Coun.".
+    assert texts("Coun. Brendan Walsh owns three units. He denies it.") == [
+        "Coun. Brendan Walsh owns three units.", "He denies it."]
+    assert texts("Det. Sgt. Ana Ruiz said the case was closed. Ald. Joe Moore voted no.") == [
+        "Det. Sgt. Ana Ruiz said the case was closed.", "Ald. Joe Moore voted no."]
+
+
 # --------------------------------------------------------------------------
 # Seed article and the seed pair
 
