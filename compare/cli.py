@@ -71,10 +71,18 @@ corpus_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Corpus folder (default ./corpus). Env: COMPARE_CORPUS.",
 )
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    # FloatRange lets "nan" through (every comparison with it is false).
+    if value is not None and value != value:
+        raise click.BadParameter("is not a number: give a score between 0 and 1, e.g. 0.3")
+    return value
+
+
 threshold_option = click.option(
     "--threshold",
     "-t",
     type=click.FloatRange(0.0, 1.0),
+    callback=_finite,
     help="Minimum link score, 0-1 (default 0.3): higher makes fewer, surer links; lower finds more.",
 )
 encoding_option = click.option(
@@ -142,13 +150,17 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the HTML (default reports/SLUG.html); with --all, the folder.")
 @click.option("--all", "all_pairs", is_flag=True, help="Write every corpus pair's report to DIR/SLUG.html and an index page DIR/index.html (needs -o DIR).")
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file that compare did not write.")
+@click.option("--title", help="With --claim/--response: the report's title (default: the output file's name).")
+@click.option("--claimant", help="With --claim/--response: who makes the claims.")
+@click.option("--respondent", help="With --claim/--response: who responds.")
 @corpus_option
 @model_option
 @threshold_option
 @split_option
 @encoding_option
 def report(slug: str | None, claim_file: str | None, response_file: str | None, output: Path | None,
-           all_pairs: bool, force: bool, corpus: Path | None, model: str | None, threshold: float | None,
+           all_pairs: bool, force: bool, title: str | None, claimant: str | None, respondent: str | None,
+           corpus: Path | None, model: str | None, threshold: float | None,
            split: str, encoding: str) -> None:
     """Write the side-by-side HTML report of a corpus pair, loose files, or every pair.
 
@@ -161,6 +173,9 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
     from .corpus import Pair, corpus_dir, list_pairs, load_pair
     from .report import check_target, render, write_all, write_atomic
 
+    if (title or claimant or respondent) and not (claim_file or response_file):
+        raise CompareError("--title, --claimant and --respondent go with --claim and --response; a corpus "
+                           "pair keeps them in its meta.json (compare add ... --force to change them)")
     if all_pairs:
         if slug or claim_file or response_file:
             raise CompareError("--all writes every corpus pair: give no SLUG, --claim or --response with it")
@@ -192,7 +207,8 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
         if output is None:
             raise CompareError("with --claim and --response, say where to write the report with -o PATH")
         pair = Pair(slug=output.stem, claim=_read_source(claim_file, "claim", encoding),
-                    response=_read_source(response_file, "response", encoding))
+                    response=_read_source(response_file, "response", encoding),
+                    title=title or "", claimant=claimant or "", respondent=respondent or "")
     else:
         raise CompareError("give a corpus SLUG (see `compare list`) or both --claim FILE and --response FILE")
     inputs = [Path(f) for f in (claim_file, response_file) if f and f != "-"]
@@ -213,7 +229,7 @@ def _validate_date(ctx: click.Context, param: click.Parameter, value: str | None
             raise ValueError
         datetime.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+        raise click.BadParameter(f"{value!r} is not a real date in the form YYYY-MM-DD") from None
     return value
 
 
@@ -309,7 +325,8 @@ def list_cmd(fmt: str, corpus: Path | None) -> None:
         return
     table = [("SLUG", "DATE", "CLAIM", "RESP", "PARTIES", "TITLE")]
     for r in rows:
-        parties = " / ".join(p for p in (r["claimant"], r["respondent"]) if p) or "-"
+        # Both sides or neither: "- / Norway MFA" says which party is missing.
+        parties = f'{r["claimant"] or "-"} / {r["respondent"] or "-"}' if r["claimant"] or r["respondent"] else "-"
         table.append((r["slug"], r["date"] or "-", str(r["claim_sentences"]),
                       str(r["response_sentences"]), parties, r["title"] or "-"))
     widths = [max(len(row[i]) for row in table) for i in range(5)]

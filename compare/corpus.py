@@ -100,6 +100,10 @@ def _wide_encoding(encoding: str) -> bool:
 
 def decode_text(data: bytes, what: str, encoding: str = "utf-8") -> str:
     binary = CompareError(f"{what} looks binary (it contains NUL bytes): give a plain text file")
+    if data.startswith(b"\xef\xbb\xbf"):
+        # A UTF-8 byte-order mark says what the bytes are, whatever --encoding says (with one
+        # --encoding for both documents, the other may need it).
+        encoding = "utf-8"
     if not _wide_encoding(encoding) and b"\x00" in data[:8192]:
         raise binary
     try:

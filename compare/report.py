@@ -33,8 +33,11 @@ from .errors import CompareError
 from .textview import below, reads_as, why
 
 STRENGTHS = ("strong", "moderate", "weak")
-#: A link is "strong" at threshold + 0.25 or more, "moderate" at + 0.10, else "weak".
-STRENGTH_MARGINS = {"strong": 0.25, "moderate": 0.10, "weak": 0.0}
+#: A link is "strong" at a score of 0.55 or more, "moderate" at 0.40, else "weak". Fixed
+#: scores, not margins over the threshold: the score is a probability, and lowering the
+#: threshold must not make the same link look stronger (at the default threshold, 0.3, these
+#: are the threshold + 0.25 and + 0.10).
+STRENGTH_CUTS = {"strong": 0.55, "moderate": 0.40, "weak": 0.0}
 #: The heatmap's colour ramp (light to dark), interpolated in sRGB.
 HEAT_LOW = (0xF4, 0xF6, 0xF8)
 HEAT_HIGH = (0x0B, 0x3C, 0x5D)
@@ -52,12 +55,25 @@ def template_dir() -> Path:
 # ---------------------------------------------------------------- filters
 
 
+def strength_bands(threshold: float) -> list[tuple[str, float]]:
+    """The bands a link can fall in at this threshold, with their lowest scores: a band
+    that the threshold covers entirely is left out (at 0.6 every link is "strong")."""
+    bands: list[tuple[str, float]] = []
+    previous = float("inf")
+    for name in STRENGTHS:
+        cut = max(STRENGTH_CUTS[name], threshold)
+        if cut < previous:
+            bands.append((name, cut))
+            previous = cut
+    return bands
+
+
 def strength(score: float | None, threshold: float) -> str:
     """A word for a score, so colour is never the only signal."""
-    if score is None:
+    if score is None or score < threshold:
         return "none"
-    for name in STRENGTHS:
-        if score >= threshold + STRENGTH_MARGINS[name]:
+    for name, cut in strength_bands(threshold):
+        if score >= cut:
             return name
     return "none"
 
@@ -406,7 +422,7 @@ def context(alignment: Alignment, pair: Pair, generated: str | None = None) -> d
         "summary": summary,
         "heatmap": _heatmap(alignment, responses),
         "heatmap_too_large": heatmap_too_large(alignment),
-        "bands": [(s, t + STRENGTH_MARGINS[s]) for s in STRENGTHS],
+        "bands": strength_bands(t),
         "threshold": t,
         "generated": generated or _now(),
         "data": _data(alignment, pair),

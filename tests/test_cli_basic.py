@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from compare.cli import cli
@@ -81,6 +83,34 @@ def test_report_for_loose_files(tmp_path, fake_model):
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert str(out) in result.output
+
+
+def test_loose_file_report_names_no_party_it_was_not_given(tmp_path, fake_model):
+    # Review finding: the summary read "Claimant not given makes 3 claims", as if that were a name.
+    c, r = _files(tmp_path)
+    out = tmp_path / "r.html"
+    assert CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out)]).exit_code == 0
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", out.read_text(encoding="utf-8")))
+    assert "The claim document makes" in text and "the response has" in text
+    assert "not given makes" not in text
+
+
+def test_loose_file_report_takes_title_and_parties(tmp_path, fake_model):
+    c, r = _files(tmp_path)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", "--claim", str(c), "--response", str(r), "-o", str(out),
+                                      "--title", "Budget row", "--claimant", "The <Auditor>", "--respondent", "The Ministry"])
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert "<title>Budget row" in html
+    assert "<strong>The &lt;Auditor&gt;</strong> makes" in html and "<strong>The Ministry</strong> responds in" in html
+
+
+def test_report_title_options_need_loose_files(tmp_path, fake_model):
+    result = CliRunner().invoke(cli, ["report", "dprk-it-workers", "--title", "X", "-o", str(tmp_path / "x.html"),
+                                      "--corpus", str(ROOT / "corpus")])
+    _one_line_error(result)
+    assert "--claim and --response" in result.output
 
 
 def test_report_for_seed_corpus_pair(tmp_path, fake_model):
@@ -339,3 +369,13 @@ def test_why_line_names_the_denial_cue_or_the_move():
     assert "reads as" not in why({**base, "none_lean": 0.0, "move": "threat-warning", "denial_cue": None})
     line = why({**base, "none_lean": 0.0, "denial_cue": "have never", "lead_denial": 3.2})
     assert 'denies ("have never"); a general denial, so the lead claim (x3.2)' in line
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "-1", "2", "abc", "inf"])
+def test_threshold_must_be_a_score(tmp_path, fake_model, value):
+    # Review finding: -t nan was accepted and printed "threshold": NaN, which is not JSON.
+    c, r = _files(tmp_path)
+    result = CliRunner().invoke(cli, ["match", str(c), str(r), "-t", value])
+    assert result.exit_code == 2
+    assert "threshold" in result.output.lower() and "Traceback" not in result.output
+

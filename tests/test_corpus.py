@@ -173,6 +173,18 @@ def test_latin1_refused_then_accepted_with_encoding(tmp_path, docs, corpus):
     assert stored.decode("utf-8") == "Le porte-parole a déclaré que c'était faux.\n"
 
 
+def test_utf8_bom_wins_over_the_encoding_given_for_the_other_document(tmp_path, corpus):
+    # Review finding: --encoding cp1252 (for a cp1252 response) turned a claim saved as UTF-8
+    # with a byte-order mark into "ï»¿The minister lied."
+    c, r = tmp_path / "bom.txt", tmp_path / "cp.txt"
+    c.write_bytes("\ufeffThe minister lied about the café.\n".encode("utf-8"))
+    r.write_bytes("Le porte-parole a déclaré que c'était faux.\n".encode("cp1252"))
+    result = add(corpus, "enc", c, r, "--encoding", "cp1252")
+    assert result.exit_code == 0, result.output
+    assert (corpus / "enc" / "claim.txt").read_text(encoding="utf-8") == "The minister lied about the café.\n"
+    assert (corpus / "enc" / "response.txt").read_text(encoding="utf-8") == "Le porte-parole a déclaré que c'était faux.\n"
+
+
 def test_unknown_encoding_is_one_line(docs, corpus):
     c, r = docs
     result = add(corpus, "enc", c, r, "--encoding", "no-such-codec")
@@ -453,6 +465,14 @@ def test_list_text_and_json(docs, corpus, tmp_path):
                             "claim_sentences", "response_sentences"}
     assert data[1]["claim_sentences"] == 2 and data[1]["response_sentences"] == 2
     assert data[1]["claimant"] == "DOJ" and data[1]["sources"] == []
+
+
+def test_list_shows_which_party_is_missing(docs, corpus):
+    # Review finding: a pair with only a respondent listed "Norway MFA", read as the claimant.
+    c, r = docs
+    assert add(corpus, "one", c, r, "--respondent", "Norway MFA").exit_code == 0
+    line = run(["list", "--corpus", str(corpus)]).output.splitlines()[1]
+    assert "- / Norway MFA" in line
 
 
 def test_list_empty_corpus(corpus):

@@ -75,6 +75,14 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert embed.resolve_model(str(plus)).name == str(plus.resolve())
 
 
+def test_an_unknown_model_name_lists_the_packaged_ones(monkeypatch, tmp_path):
+    # Review finding: "-m MiniLM" (wrong case) did not say which short names exist.
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "st"))
+    with pytest.raises(CompareError, match="minilm, mpnet, minilm\\+mpnet, hashing"):
+        embed.resolve_model("MiniLM")
+
+
 def test_combined_model_refuses_mismatched_or_bad_weights():
     a = NamedFake("a", 8)
     for members, weights in [((a,), (1.0, 1.0)), ((), ()), ((a,), (0.0,)), ((a,), (float("nan"),))]:

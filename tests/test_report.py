@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from compare.align import Alignment, Candidate, Link
 from compare.cli import cli
 from compare.corpus import Pair
-from compare.report import evidence_value, render, safe_url, script_json, strength
+from compare.report import evidence_value, render, safe_url, script_json, strength, strength_bands
 from compare.segment import Sentence
 
 from .conftest import ROOT
@@ -111,7 +111,7 @@ def make_alignment(claims, responses, sim, threshold=0.35, evidence=None, model=
 CLAIMS = ["The agency seized 17 web domains.", "The company paid $5 million.", "Four nationals are at large."]
 RESPONSES = ["No domains were ever seized.", "The nationals are innocent.", "The weather was fine."]
 SIM = [[0.90, 0.20, 0.10],   # R0 -> C0 strong
-       [0.05, 0.15, 0.40],   # R1 -> C2 weak
+       [0.05, 0.15, 0.38],   # R1 -> C2 weak
        [0.10, 0.12, 0.08]]   # R2 -> nothing specific
 PAIR = Pair(slug="demo", claim="", response="", title="Demo pair", claimant="The Agency",
             respondent="The Ministry", date="2026-01-02", sources=["https://example.org/story"],
@@ -443,11 +443,32 @@ def test_script_json_cannot_close_the_script_element():
 
 
 def test_strength_bands_and_evidence_values():
-    assert [strength(s, 0.35) for s in (0.61, 0.6, 0.45, 0.35, 0.34, None)] == \
+    assert [strength(s, 0.35) for s in (0.61, 0.55, 0.45, 0.35, 0.34, None)] == \
         ["strong", "strong", "moderate", "weak", "none", "none"]
     assert evidence_value(np.float32(0.5)) == "0.5"
     assert evidence_value([1, "a", None]) == "1, a, null"
     assert evidence_value(np.array([0.25, 0.5])) == "0.25, 0.5"
+
+
+def test_strength_does_not_depend_on_the_threshold():
+    # Review finding: with bands at threshold + margin, -t 0.6 called a 0.62 link "weak"
+    # and -t 0.1 called a 0.29 link "moderate".
+    assert strength(0.62, 0.6) == strength(0.62, 0.3) == "strong"
+    assert strength(0.29, 0.1) == "weak"
+    assert strength(0.45, 0.1) == strength(0.45, 0.3) == "moderate"
+    assert strength_bands(0.3) == [("strong", 0.55), ("moderate", 0.40), ("weak", 0.3)]
+    assert strength_bands(0.6) == [("strong", 0.6)]
+    assert strength_bands(0.45) == [("strong", 0.55), ("moderate", 0.45)]
+
+
+def test_legend_names_only_the_bands_the_threshold_allows():
+    at = {}
+    for t in (0.3, 0.6):
+        html = render(make_alignment(CLAIMS, RESPONSES, SIM, threshold=t), PAIR)
+        at[t] = Tree(html).root.find("section", cls="legend").text
+    assert "moderate" in at[0.3] and "weak" in at[0.3]
+    assert "strong" in at[0.6] and "moderate" not in at[0.6] and "weak" not in at[0.6]
+    assert "0.60 or more (the threshold)" in at[0.6]
 
 
 # --- the CLI: --all and its errors -----------------------------------------------------
