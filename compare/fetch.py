@@ -233,7 +233,11 @@ def _extract_article(data: bytes, charset: str | None, label: str) -> str:
             f"no article text could be extracted from {label}: save the text you want "
             "to a file and pass the file instead"
         )
-    return text.strip() + "\n"
+    # The extractor writes one line per block (heading, paragraph, list item) and never
+    # wraps a paragraph, so every line break is a paragraph break: blank lines make that
+    # explicit, so a heading such as "Statement by the spokesperson" is not read as the
+    # start of the first sentence (the segmenter joins single line breaks: hard-wrapped text).
+    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip()) + "\n"
 
 
 def read_source(src: str, what: str, encoding: str | None = None) -> Document:

@@ -26,6 +26,7 @@ from compare.corpus import (
     validate_slug,
 )
 from compare.errors import CompareError
+from compare.segment import segment
 
 from .conftest import ROOT
 
@@ -568,6 +569,10 @@ def test_add_html_article_from_url(server, docs, corpus):
     assert "<p>" not in pair.response and "cookies" not in pair.response
     assert "All rights reserved" not in pair.response
     assert pair.sources == ["https://example.org/claim", url]
+    # Review finding: the heading was read as the start of the first sentence.
+    sentences = [x.text for x in segment(pair.response)]
+    assert sentences[0] == "Spokesperson rejects the accusation"
+    assert sentences[1].startswith("The spokesperson said the accusation")
 
 
 def test_add_plain_text_url(server, corpus):
