@@ -294,6 +294,14 @@ def _carry_over(old: Path, new: Path, meta: dict) -> tuple[list[str], list[str]]
         old_meta = None
         warnings.append(f"could not read the replaced {META_FILE} ({exc}): its extra keys are not kept")
     if isinstance(old_meta, dict):
+        # What `add` writes is replaced, not merged: say which stored values that drops.
+        cleared = [k for k in meta if k != "added" and not meta.get(k) and old_meta.get(k)]
+        if cleared:
+            warnings.append(
+                f"the replaced pair's {', '.join(cleared)} "
+                f"{'is' if len(cleared) == 1 else 'are'} now empty: give "
+                f"{' '.join('--' + k.rstrip('s') for k in cleared)} again to keep "
+                f"{'it' if len(cleared) == 1 else 'them'}")
         extra = {k: v for k, v in old_meta.items() if k not in meta and k != "source"}
         if extra:
             _write_file(new / META_FILE, meta_json({**meta, **extra}))

@@ -256,6 +256,18 @@ def test_force_replaces_whole_pair(docs, corpus, tmp_path):
     assert pair.title == "second" and pair.response == "A different response altogether.\n"
     assert pair.sources == []  # a replacement is a new pair, not a merge
     assert [p.name for p in corpus.iterdir()] == ["p"]  # the old version is gone, no leftovers
+    # Review finding: the dropped source was not mentioned anywhere.
+    assert "sources is now empty: give --source again" in result.output
+
+
+def test_force_names_every_stored_value_it_clears(docs, corpus):
+    c, r = docs
+    assert add(corpus, "p", c, r, "--respondent", "Norway MFA", "--date", "2025-01-02").exit_code == 0
+    result = add(corpus, "p", c, r, "--title", "Svalbard station", "--force")
+    assert result.exit_code == 0, result.output
+    assert "respondent, date are now empty: give --respondent --date again to keep them" in result.output
+    again = add(corpus, "p", c, r, "--title", "Svalbard station", "--force")
+    assert "now empty" not in again.output
 
 
 def test_force_keeps_what_the_user_added_by_hand(docs, corpus, tmp_path):
