@@ -181,7 +181,7 @@ def test_evidence_is_rendered_generically():
                     "negated": True, "count": 3}}
     alignment = make_alignment(CLAIMS, RESPONSES, SIM, evidence=evidence)
     doc = Tree(render(alignment, PAIR)).root
-    details = doc.find("li", id="r0").find("details")
+    details = next(doc.find("li", id="r0").find_all("details"))  # Evidence, with "All figures" inside
     pairs = dict(zip([d.text for d in details.find_all("dt")], [d.text for d in details.find_all("dd")]))
     assert pairs["cosine"] == "0.9"
     assert pairs["shared_terms"] == "domains, seized"
@@ -197,7 +197,7 @@ def test_a_withheld_sentence_says_what_it_reads_as():
     status = doc.find("li", id="r2").find("span", cls="status").text
     assert "reads as a counter-accusation" in status
     assert "reads as" not in doc.find("li", id="r0").find("span", cls="status").text
-    details = doc.find("li", id="r0").find("details")
+    details = next(doc.find("li", id="r0").find_all("details"))  # Evidence, with "All figures" inside
     pairs = dict(zip([d.text for d in details.find_all("dt")], [d.text for d in details.find_all("dd")]))
     assert 'denies ("were ever")' in pairs["why"]
 
@@ -415,7 +415,7 @@ def test_hostile_input_stays_text():
     for source in HOSTILE_SOURCES:
         assert source.strip() in provenance
     assert [n.find("span", cls="text").text for n in doc.find_all("li", cls="claim")] == HOSTILE_CLAIMS
-    details = doc.find("li", id="r0").find("details")
+    details = next(doc.find("li", id="r0").find_all("details"))  # Evidence, with "All figures" inside
     assert "<b onclick=alert(10)>key</b>" in [d.text for d in details.find_all("dt")]
     # the embedded data block is inert and round-trips
     data_block = [s for s in scripts if s.attrs.get("type") == "application/json"][0]
