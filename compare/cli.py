@@ -150,7 +150,7 @@ def match(claim_file: str, response_file: str, fmt: str, model: str | None, thre
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Where to write the HTML (default reports/SLUG.html); with --all, the folder.")
 @click.option("--all", "all_pairs", is_flag=True, help="Write every corpus pair's report to DIR/SLUG.html and an index page DIR/index.html (needs -o DIR).")
 @click.option("--force", is_flag=True, help="Overwrite an existing -o file that compare did not write.")
-@click.option("--title", help="With --claim/--response: the report's title (default: the output file's name).")
+@click.option("--title", help="With --claim/--response: the report's title (default: the output file's name without its extension).")
 @click.option("--claimant", help="With --claim/--response: who makes the claims.")
 @click.option("--respondent", help="With --claim/--response: who responds.")
 @corpus_option
@@ -175,7 +175,7 @@ def report(slug: str | None, claim_file: str | None, response_file: str | None, 
 
     if (title or claimant or respondent) and not (claim_file or response_file):
         raise CompareError("--title, --claimant and --respondent go with --claim and --response; a corpus "
-                           "pair keeps them in its meta.json (compare add ... --force to change them)")
+                           "pair keeps them in its meta.json: edit corpus/SLUG/meta.json to change them")
     if all_pairs:
         if slug or claim_file or response_file:
             raise CompareError("--all writes every corpus pair: give no SLUG, --claim or --response with it")

@@ -100,7 +100,8 @@ def _wide_encoding(encoding: str) -> bool:
 
 def decode_text(data: bytes, what: str, encoding: str = "utf-8") -> str:
     binary = CompareError(f"{what} looks binary (it contains NUL bytes): give a plain text file")
-    if data.startswith(b"\xef\xbb\xbf"):
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if bom:
         # A UTF-8 byte-order mark says what the bytes are, whatever --encoding says (with one
         # --encoding for both documents, the other may need it).
         encoding = "utf-8"
@@ -109,6 +110,11 @@ def decode_text(data: bytes, what: str, encoding: str = "utf-8") -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
+        if bom:
+            raise CompareError(
+                f"{what} starts with a UTF-8 byte-order mark but byte {exc.start} is not UTF-8: "
+                "save it again as UTF-8 (or without the mark, in its real encoding)"
+            ) from None
         raise CompareError(
             f"{what} is not valid {encoding} (byte {exc.start}): convert it to UTF-8, "
             "or pass --encoding with its real encoding (e.g. --encoding cp1252)"
@@ -255,6 +261,14 @@ class AddResult:
     kept: list[str] = field(default_factory=list)  # what --force carried over from the old folder
 
 
+#: The `add` option that sets each meta.json field.
+OPTION_OF = {"sources": "each --source", "source": "--source"}
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def _carry_over(old: Path, new: Path, meta: dict) -> tuple[list[str], list[str]]:
     """Copy what the user put into a pair folder by hand (other files, meta.json keys
     that `add` does not write) into its replacement, so --force replaces the texts and
@@ -294,14 +308,16 @@ def _carry_over(old: Path, new: Path, meta: dict) -> tuple[list[str], list[str]]
         old_meta = None
         warnings.append(f"could not read the replaced {META_FILE} ({exc}): its extra keys are not kept")
     if isinstance(old_meta, dict):
-        # What `add` writes is replaced, not merged: say which stored values that drops.
+        # What `add` writes is replaced, not merged: say which stored values that drops (a
+        # hand-written "source" note included: "sources" replaces it).
         cleared = [k for k in meta if k != "added" and not meta.get(k) and old_meta.get(k)]
+        if "source" in old_meta and old_meta["source"] and "sources" not in cleared:
+            cleared.append("source")
         if cleared:
+            options = [OPTION_OF.get(k, "--" + k) for k in cleared]
             warnings.append(
-                f"the replaced pair's {', '.join(cleared)} "
-                f"{'is' if len(cleared) == 1 else 'are'} now empty: give "
-                f"{' '.join('--' + k.rstrip('s') for k in cleared)} again to keep "
-                f"{'it' if len(cleared) == 1 else 'them'}")
+                f"the replaced pair's {_and(cleared)} {'is' if len(cleared) == 1 else 'are'} now "
+                f"empty: give {_and(options)} again to keep {'it' if len(cleared) == 1 else 'them'}")
         extra = {k: v for k, v in old_meta.items() if k not in meta and k != "source"}
         if extra:
             _write_file(new / META_FILE, meta_json({**meta, **extra}))

@@ -213,9 +213,9 @@ def resolve_model(name: str | None = None) -> Model:
     if not _in_hub_cache(name):
         raise CompareError(
             f"model {name!r} is not on this machine (no such folder, not in the local model "
-            "cache) and compare never downloads models: use a packaged model (minilm, mpnet, "
+            "cache) and compare never downloads models: use a built-in name (minilm, mpnet, "
             "minilm+mpnet, hashing), pass --model with a local sentence-transformers folder, or "
-            "omit --model for the default"
+            "omit --model (and unset COMPARE_MODEL) for the default"
         )
     return SentenceTransformerModel(name=name, path=name)
 

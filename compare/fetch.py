@@ -224,7 +224,8 @@ def _extract_article(data: bytes, charset: str | None, label: str) -> str:
     except ImportError:
         raise CompareError("trafilatura is not installed: run scripts/setup.sh (or pip install trafilatura)") from None
     try:
-        text = trafilatura.extract(html, include_comments=False, include_tables=False)
+        xml = trafilatura.extract(html, output_format="xml", include_comments=False, include_tables=False)
+        text = _blocks_text(xml) if xml else None
     except Exception as exc:  # the extractor raises many kinds on odd markup
         text = None
         print(f"compare: article extraction failed for {label}: {exc}", file=sys.stderr)
@@ -233,11 +234,45 @@ def _extract_article(data: bytes, charset: str | None, label: str) -> str:
             f"no article text could be extracted from {label}: save the text you want "
             "to a file and pass the file instead"
         )
-    # The extractor writes one line per block (heading, paragraph, list item) and never
-    # wraps a paragraph, so every line break is a paragraph break: blank lines make that
-    # explicit, so a heading such as "Statement by the spokesperson" is not read as the
-    # start of the first sentence (the segmenter joins single line breaks: hard-wrapped text).
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip()) + "\n"
+    return text
+
+
+# The extractor's XML: blocks (a heading, a paragraph, a list item, a quotation) inside
+# containers; <lb/> is a <br> inside a block.
+_BLOCKS = {"head", "p", "item", "quote", "code"}
+
+
+def _blocks_text(xml: str) -> str:
+    """One paragraph per block, separated by blank lines, so a page's heading is never read
+    as the start of its first sentence (the segmenter joins single line breaks, as in
+    hard-wrapped text); a <br> inside a block is a space, never a break mid-sentence."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(xml)
+    main = root.find("main")
+    blocks: list[str] = []
+
+    def inline(el) -> str:
+        parts = [el.text or ""]
+        for child in el:
+            if child.tag in _BLOCKS or child.tag == "list":
+                walk(child)  # a block inside a block (a list in an item): its own paragraph
+            else:
+                parts.append(" " if child.tag == "lb" else inline(child))
+            parts.append(child.tail or "")
+        return "".join(parts)
+
+    def walk(el) -> None:
+        if el.tag in _BLOCKS:
+            text = " ".join(inline(el).split())
+            if text:
+                blocks.append(("- " if el.tag == "item" else "") + text)
+            return
+        for child in el:
+            walk(child)
+
+    walk(main if main is not None else root)
+    return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
 def read_source(src: str, what: str, encoding: str | None = None) -> Document:

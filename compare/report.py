@@ -56,26 +56,28 @@ def template_dir() -> Path:
 
 
 def strength_bands(threshold: float) -> list[tuple[str, float]]:
-    """The bands a link can fall in at this threshold, with their lowest scores: a band
-    that the threshold covers entirely is left out (at 0.6 every link is "strong")."""
+    """The bands a link can fall in at this threshold, with their lowest scores as the
+    report prints them (two decimals): a band that the threshold covers entirely is left
+    out (at 0.6 every link is "strong"), and the lowest band starts at the threshold."""
+    shown = round(threshold, 2)
     bands: list[tuple[str, float]] = []
-    previous = float("inf")
     for name in STRENGTHS:
-        cut = max(STRENGTH_CUTS[name], threshold)
-        if cut < previous:
+        cut = max(STRENGTH_CUTS[name], shown)
+        if not bands or cut < bands[-1][1]:
             bands.append((name, cut))
-            previous = cut
+    bands[-1] = (bands[-1][0], shown)
     return bands
 
 
 def strength(score: float | None, threshold: float) -> str:
-    """A word for a score, so colour is never the only signal."""
+    """A word for a score, so colour is never the only signal. Judged on the score as
+    printed, so that "0.55" is never called moderate next to a legend that says strong."""
     if score is None or score < threshold:
         return "none"
     for name, cut in strength_bands(threshold):
-        if score >= cut:
+        if round(score, 2) >= cut:
             return name
-    return "none"
+    return strength_bands(threshold)[-1][0]
 
 
 def percent(value: float) -> str:
@@ -330,11 +332,13 @@ class Summary:
 def summarize(alignment: Alignment) -> Summary:
     n_claims = len(alignment.claims)
     linked = {l.claim for l in alignment.links if l.claim is not None and 0 <= l.claim < n_claims}
-    counts = {s: 0 for s in STRENGTHS}
+    # Only the bands a link can fall in at this threshold (the legend shows the same).
+    counts = {name: 0 for name, _ in strength_bands(float(alignment.threshold))}
+    lowest = next(reversed(counts))
     for link in alignment.links:
         if link.claim is not None:
             s = strength(link.score, alignment.threshold)
-            counts[s if s in counts else "weak"] += 1
+            counts[s if s in counts else lowest] += 1
     n_linked_responses = sum(1 for l in alignment.links if l.claim is not None)
     return Summary(
         n_claims=n_claims,
@@ -414,8 +418,10 @@ def context(alignment: Alignment, pair: Pair, generated: str | None = None) -> d
         "pair": pair,
         "a": alignment,
         "title": pair.title or pair.slug or "Untitled pair",
-        "claimant": pair.claimant or "Claimant not given",
-        "respondent": pair.respondent or "Respondent not given",
+        # Empty when not given: the templates then leave the party out, never print a
+        # placeholder that reads like a name.
+        "claimant": pair.claimant,
+        "respondent": pair.respondent,
         "sources": _sources(pair),
         "claims": claims,
         "responses": responses,

@@ -257,7 +257,7 @@ def test_force_replaces_whole_pair(docs, corpus, tmp_path):
     assert pair.sources == []  # a replacement is a new pair, not a merge
     assert [p.name for p in corpus.iterdir()] == ["p"]  # the old version is gone, no leftovers
     # Review finding: the dropped source was not mentioned anywhere.
-    assert "sources is now empty: give --source again" in result.output
+    assert "sources is now empty: give each --source again to keep it" in result.output
 
 
 def test_force_names_every_stored_value_it_clears(docs, corpus):
@@ -265,7 +265,7 @@ def test_force_names_every_stored_value_it_clears(docs, corpus):
     assert add(corpus, "p", c, r, "--respondent", "Norway MFA", "--date", "2025-01-02").exit_code == 0
     result = add(corpus, "p", c, r, "--title", "Svalbard station", "--force")
     assert result.exit_code == 0, result.output
-    assert "respondent, date are now empty: give --respondent --date again to keep them" in result.output
+    assert "respondent and date are now empty: give --respondent and --date again to keep them" in result.output
     again = add(corpus, "p", c, r, "--title", "Svalbard station", "--force")
     assert "now empty" not in again.output
 
@@ -585,6 +585,26 @@ def test_add_html_article_from_url(server, docs, corpus):
     sentences = [x.text for x in segment(pair.response)]
     assert sentences[0] == "Spokesperson rejects the accusation"
     assert sentences[1].startswith("The spokesperson said the accusation")
+
+
+def test_a_line_break_inside_a_fetched_paragraph_is_a_space():
+    # Review finding: reading the extractor's plain text, a <br> became a paragraph break
+    # and cut "made by the<br>United States Department ..." into two sentences.
+    from compare.fetch import _extract_article
+
+    html = ("<html><body><article><h1>Statement by the spokesperson</h1><p>The charges made by the"
+            "<br>United States Department of Justice are <b>baseless</b>. We reject them.</p>"
+            "<ul><li>First point.</li><li>Second point.</li></ul><p>We will talk &amp; listen.</p>"
+            "</article></body></html>").encode()
+    text = _extract_article(html, "utf-8", "page")
+    assert [x.text for x in segment(text)] == [
+        "Statement by the spokesperson",
+        "The charges made by the United States Department of Justice are baseless.",
+        "We reject them.",
+        "- First point.",
+        "- Second point.",
+        "We will talk & listen.",
+    ]
 
 
 def test_add_plain_text_url(server, corpus):

@@ -183,6 +183,10 @@ def test_evidence_is_rendered_generically():
     doc = Tree(render(alignment, PAIR)).root
     details = next(doc.find("li", id="r0").find_all("details"))  # Evidence, with "All figures" inside
     pairs = dict(zip([d.text for d in details.find_all("dt")], [d.text for d in details.find_all("dd")]))
+    # The raw figures fold inside "All figures"; the reason and the candidates come first.
+    figures = details.find("details", cls="figures")
+    assert "All figures" in figures.find("summary").text
+    assert {d.text for d in figures.find_all("dt")} == {"cosine", "shared_terms", "idf", "negated", "count"}
     assert pairs["cosine"] == "0.9"
     assert pairs["shared_terms"] == "domains, seized"
     assert pairs["idf"] == "domains: 2.5"
@@ -459,6 +463,16 @@ def test_strength_does_not_depend_on_the_threshold():
     assert strength_bands(0.3) == [("strong", 0.55), ("moderate", 0.40), ("weak", 0.3)]
     assert strength_bands(0.6) == [("strong", 0.6)]
     assert strength_bands(0.45) == [("strong", 0.55), ("moderate", 0.45)]
+    # Judged as printed (two decimals): "0.55" is never "moderate", nor two bands "0.55 or more".
+    assert strength(0.548, 0.3) == "strong" and strength(0.398, 0.3) == "moderate"
+    assert strength_bands(0.549) == [("strong", 0.55)] and strength(0.549, 0.549) == "strong"
+    assert strength_bands(0.396) == [("strong", 0.55), ("moderate", 0.40)]
+
+
+def test_summary_counts_only_the_bands_the_threshold_allows():
+    html = render(make_alignment(CLAIMS, RESPONSES, SIM, threshold=0.6), PAIR)
+    counts = {n.attrs["data-count"]: n.text for n in Tree(html).root.find_all("span") if "data-count" in n.attrs}
+    assert counts.get("strong") == "1" and "moderate" not in counts and "weak" not in counts
 
 
 def test_legend_names_only_the_bands_the_threshold_allows():

@@ -247,6 +247,7 @@ def test_councillor_detective_alderman_titles_stay_with_the_name() -> None:
         "Coun. Brendan Walsh owns three units.", "He denies it."]
     assert texts("Det. Sgt. Ana Ruiz said the case was closed. Ald. Joe Moore voted no.") == [
         "Det. Sgt. Ana Ruiz said the case was closed.", "Ald. Joe Moore voted no."]
+    assert texts("Cllr. Smith agreed. The vote passed.") == ["Cllr. Smith agreed.", "The vote passed."]
 
 
 # --------------------------------------------------------------------------
