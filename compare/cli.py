@@ -71,6 +71,8 @@ corpus_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="Corpus folder (default ./corpus). Env: COMPARE_CORPUS.",
 )
+
+
 def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
     # FloatRange lets "nan" through (every comparison with it is false).
     if value is not None and value != value:

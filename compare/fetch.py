@@ -252,21 +252,24 @@ def _blocks_text(xml: str) -> str:
     main = root.find("main")
     blocks: list[str] = []
 
-    def inline(el) -> str:
+    def inline(el, nested: list) -> str:
         parts = [el.text or ""]
         for child in el:
             if child.tag in _BLOCKS or child.tag == "list":
-                walk(child)  # a block inside a block (a list in an item): its own paragraph
+                nested.append(child)  # a block inside a block (a list in an item): after it
             else:
-                parts.append(" " if child.tag == "lb" else inline(child))
+                parts.append(" " if child.tag == "lb" else inline(child, nested))
             parts.append(child.tail or "")
         return "".join(parts)
 
     def walk(el) -> None:
         if el.tag in _BLOCKS:
-            text = " ".join(inline(el).split())
+            nested: list = []
+            text = " ".join(inline(el, nested).split())
             if text:
                 blocks.append(("- " if el.tag == "item" else "") + text)
+            for child in nested:
+                walk(child)
             return
         for child in el:
             walk(child)
