@@ -74,10 +74,9 @@ def strength(score: float | None, threshold: float) -> str:
     printed, so that "0.55" is never called moderate next to a legend that says strong."""
     if score is None or score < threshold:
         return "none"
-    for name, cut in strength_bands(threshold):
-        if round(score, 2) >= cut:
-            return name
-    return strength_bands(threshold)[-1][0]
+    bands = strength_bands(threshold)
+    # The lowest band starts at the threshold as printed, so a linked score always lands in one.
+    return next((name for name, cut in bands if round(score, 2) >= cut), bands[-1][0])
 
 
 def percent(value: float) -> str:
