@@ -57,10 +57,13 @@ from compare.segment import segment  # noqa: E402
 
 def build(split: str, embedder) -> list[dict]:
     protos = Prototypes.embed(embedder)
+    tuned = embedder.tuned()
     out = []
     for p in load_split(split):
         claims, responses = segment(p["claim"]), segment(p["response"])
-        vec = embedder.embed([s.text for s in claims] + [s.text for s in responses])
+        texts = [s.text for s in claims] + [s.text for s in responses]
+        vec = embedder.embed(texts)
+        tv = None if tuned is None else tuned.embed(texts).astype(np.float64)
         out.append(
             {
                 "id": p["id"],
@@ -73,6 +76,7 @@ def build(split: str, embedder) -> list[dict]:
                 "gold": resolve_gold(p, claims, responses).links,
                 "rhetoric": protos.best(vec[len(claims) :]),
                 "unanswered": resolve_gold(p, claims, responses).unanswered,
+                "tuned": None if tv is None else tv[len(claims) :] @ tv[: len(claims)].T,
             }
         )
     return out
@@ -85,7 +89,7 @@ def fit_choice(docs, l2=1e-3) -> np.ndarray:
     for d in docs:
         cos = d["rv"].astype(np.float64) @ d["cv"].astype(np.float64).T
         lex = lexical(d["claims"], d["responses"])
-        X = D.pair_features(cos, lex.overlap, lex.specific, np.cumsum(d["claim_paras"]))
+        X = D.pair_features(cos, lex.overlap, lex.specific, np.cumsum(d["claim_paras"]), d["tuned"])
         for r, cs in d["gold"]:
             if cs:
                 mask = np.zeros(X.shape[1], bool)
@@ -107,7 +111,7 @@ def fit_choice(docs, l2=1e-3) -> np.ndarray:
 
 def analyses(docs):
     return [A.analyse(d["claims"], d["responses"], d["cv"], d["rv"], d["paras"], d["claim_paras"],
-                      d["rhetoric"] if USE_RHETORIC else None) for d in docs]
+                      d["rhetoric"] if USE_RHETORIC else None, d["tuned"]) for d in docs]
 
 
 def top1(docs, ans=None) -> float:
@@ -191,8 +195,11 @@ def main():
     data = {s: build(s, embedder) for s in ("pairs", "trainpairs", "train", "dev")}
 
     w = fit_choice(data["train"])
-    A.CHOICE_WEIGHTS = tuple(float(x) for x in w)
-    print("CHOICE_WEIGHTS =", tuple(round(float(x), 3) for x in w), " # ", D.FEATURES)
+    tuned = embedder.tuned() is not None
+    prefix = "TUNED_" if tuned else ""
+    set_choice(w, tuned)
+    print(f"{prefix}CHOICE_WEIGHTS =", tuple(round(float(x), 3) for x in w), " # ",
+          D.FEATURES + ((D.TUNED_FEATURE,) if tuned else ()))
 
     if args.grid:
         for beta, s_in, fwd, offset, temp in itertools.product(
@@ -229,9 +236,9 @@ def main():
         return fit_link(np.vstack([Xt, Xs]), np.concatenate([yt, ys]), np.concatenate([wt, ws]))
 
     coef, bias = fit_with(small)
-    print("LINK_WEIGHTS =", tuple(round(float(x), 3) for x in coef), " # ", A.LINK_FEATURES)
-    print("LINK_BIAS =", round(bias, 3))
-    A.LINK_WEIGHTS, A.LINK_BIAS = tuple(coef), bias
+    print(f"{prefix}LINK_WEIGHTS =", tuple(round(float(x), 3) for x in coef), " # ", A.LINK_FEATURES)
+    print(f"{prefix}LINK_BIAS =", round(bias, 3))
+    set_link(coef, bias, tuned)
     names = ("train", "dev", "pairs", "trainpairs")
     print("top-1:", "  ".join(f"{n} {top1(data[n]):.3f}" for n in names))
     for t in (0.2, 0.3, 0.4, 0.5):
@@ -240,7 +247,7 @@ def main():
     for t in (0.3, 0.4):
         ok = n = 0
         for i, d in enumerate(small):
-            A.LINK_WEIGHTS, A.LINK_BIAS = fit_with(small[:i] + small[i + 1 :])
+            set_link(*fit_with(small[:i] + small[i + 1 :]), tuned)
             ok += link_accuracy([d], t) * len(d["gold"])
             n += len(d["gold"])
         print(f"leave-one-pair-out link accuracy at {t} (pairs/ + train_pairs/): {ok / n:.3f}")
@@ -251,7 +258,7 @@ def main():
         tally = dict(spec=0, spec_ok=0, none=0, none_ok=0, tp=0, fp=0, fn=0)
         for d in data[name]:
             i = next(k for k, x in enumerate(small) if x is d)
-            A.LINK_WEIGHTS, A.LINK_BIAS = fit_with(small[:i] + small[i + 1 :])
+            set_link(*fit_with(small[:i] + small[i + 1 :]), tuned)
             an = analyses([d])[0]
             score = 1 / (1 + np.exp(-an.link_logit))
             chosen = [int(an.best[r]) if score[r] >= t else None for r in range(len(d["responses"]))]
@@ -271,7 +278,22 @@ def main():
         print(f"leave-one-pair-out {name} at {t}: links {n}  specific {tally['spec_ok'] / tally['spec']:.2f}  "
               f"none {tally['none_ok'] / max(tally['none'], 1):.2f}  "
               f"link acc {(tally['spec_ok'] + tally['none_ok']) / n:.2f}  unanswered F1 {f1:.2f}")
-    A.LINK_WEIGHTS, A.LINK_BIAS = tuple(coef), bias
+    set_link(coef, bias, tuned)
+
+
+def set_choice(w, tuned: bool) -> None:
+    """Install fitted choice weights where compare.align reads them for this model."""
+    if tuned:
+        A.TUNED_CHOICE_WEIGHTS = tuple(float(x) for x in w)
+    else:
+        A.CHOICE_WEIGHTS = tuple(float(x) for x in w)
+
+
+def set_link(coef, bias, tuned: bool) -> None:
+    if tuned:
+        A.TUNED_LINK_WEIGHTS, A.TUNED_LINK_BIAS = tuple(coef), bias
+    else:
+        A.LINK_WEIGHTS, A.LINK_BIAS = tuple(coef), bias
 
 
 PAIRS_WEIGHT = 0.3

@@ -83,6 +83,13 @@ LEAD_MIN_WORDS = 8  # shorter first lines (bylines, datelines, kickers) are not 
 LINK_FEATURES = ("context_gain", "lexical", "row_rank", "log_words", "none_lean", "order")
 LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.532, 0.265)
 LINK_BIAS = -2.872
+# With the default model's tuned companion (embed.TUNED_MODEL), its standardized cosine is
+# a sixth choice feature (decode.TUNED_FEATURE), and the choice and abstention constants are
+# fitted with it (the same procedure; train_pairs/ 01-108). Without it (any other --model),
+# the constants above apply unchanged.
+TUNED_CHOICE_WEIGHTS = (0.247, 1.066, 1.269, 0.335, 3.743, 0.49)
+TUNED_LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.155, 0.17)
+TUNED_LINK_BIAS = -2.957
 
 
 @dataclass(frozen=True)
@@ -157,6 +164,7 @@ class Analysis:
     cues: list | None = None  # per response sentence, its denial cue or None
     lead: int = 0  # the lead claim (`lead_claim`)
     lead_boost: np.ndarray | None = None  # per response sentence, the lead-denial factor (1: none)
+    tuned: np.ndarray | None = None  # the tuned model's cosine, when there is one
 
 
 def _sigmoid(x):
@@ -171,6 +179,7 @@ def analyse(
     paragraph_starts: Sequence[bool] | None = None,
     claim_paragraph_starts: Sequence[bool] | None = None,
     rhetoric: Sequence[float] | None = None,
+    tuned_similarity: np.ndarray | None = None,
 ) -> Analysis:
     """All the evidence and decisions for one non-empty pair; pure.
 
@@ -179,13 +188,18 @@ def analyse(
     rhetoric: (responses, 2) closeness of each response sentence to the
     prototypes of moves that answer no specific claim and to those of answering
     moves (`compare.rhetoric.Prototypes.best`); None: no lean either way.
+    tuned_similarity: (responses, claims) cosine of the tuned model (embed.TUNED_MODEL);
+    None: the evidence and constants of a model without one.
     """
     n_r, n_c = len(response_texts), len(claim_texts)
     cos = np.asarray(response_vectors, np.float64) @ np.asarray(claim_vectors, np.float64).T
     lex = lexical(list(claim_texts), list(response_texts))
     claim_paragraphs = None if claim_paragraph_starts is None else np.cumsum(claim_paragraph_starts)
-    feats = decode.pair_features(cos, lex.overlap, lex.specific, claim_paragraphs)
-    logits = feats @ np.asarray(CHOICE_WEIGHTS)
+    if tuned_similarity is not None and np.shape(tuned_similarity) != cos.shape:
+        raise ValueError(f"tuned_similarity: expected shape {cos.shape}, got {np.shape(tuned_similarity)}")
+    feats = decode.pair_features(cos, lex.overlap, lex.specific, claim_paragraphs, tuned_similarity)
+    tuned = tuned_similarity is not None
+    logits = feats @ np.asarray(TUNED_CHOICE_WEIGHTS if tuned else CHOICE_WEIGHTS)
     independent = decode.softmax(logits)
     emission = decode.softmax(SHARPNESS * logits)
     if paragraph_starts is None:
@@ -245,12 +259,15 @@ def analyse(
     # something with almost every sentence; order-free ones (political statements) mix
     # answers with counter-accusations, so a sentence there needs more evidence.
     link_features = np.hstack([link_features, none_lean[:, None], np.full((n_r, 1), weight)])
-    link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
+    if tuned:
+        link_logit = link_features @ np.asarray(TUNED_LINK_WEIGHTS) + TUNED_LINK_BIAS
+    else:
+        link_logit = link_features @ np.asarray(LINK_WEIGHTS) + LINK_BIAS
     ratio = np.log(np.maximum(context, 1e-12) / context[rows, best][:, None])
     combined = _sigmoid(link_logit[:, None] + ratio)
     return Analysis(
         cos, feats, independent, context, weight, best, link_features, link_logit, combined, lex.shared, cues,
-        lead, boost,
+        lead, boost, None if tuned_similarity is None else np.asarray(tuned_similarity, np.float64),
     )
 
 
@@ -277,6 +294,10 @@ def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str
         "order": round(an.sequence_weight, 3),
         "none_lean": round(float(an.link_features[r, LINK_FEATURES.index("none_lean")]), 3),
     }
+    if an.tuned is not None:
+        # The task-tuned model's view of the same cell (its cosine, and standardized).
+        out["tuned_cosine"] = round(float(an.tuned[r, c]), 3)
+        out["tuned_cosine_z"] = round(float(an.features[r, c, len(decode.FEATURES)]), 2)
     if move is not None:
         out["move"] = move  # the rhetorical move the sentence reads as (nearest prototype)
     if an.cues is not None:
@@ -301,6 +322,7 @@ def align(
     claim_paragraph_starts: Sequence[bool] | None = None,
     rhetoric: Sequence[float] | None = None,
     moves: Sequence[str] | None = None,
+    tuned_similarity: np.ndarray | None = None,
 ) -> Alignment:
     """Choose a claim (or none) for every response sentence; pure.
 
@@ -311,6 +333,8 @@ def align(
     (`compare.rhetoric.Prototypes.best`; None: no lean).
     moves: per response sentence, the name of the rhetorical move it is closest to
     (`Prototypes.nearest_moves`), shown in the evidence only.
+    tuned_similarity: (responses, claims) cosine of the default model's tuned
+    companion (None: none; see `analyse`).
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
@@ -328,6 +352,7 @@ def align(
         paragraph_starts,
         claim_paragraph_starts,
         rhetoric,
+        tuned_similarity,
     )
     sim = an.combined
     links: list[Link] = []
@@ -395,6 +420,11 @@ def match(
         vectors = vectors[: len(texts)]
     else:
         vectors = embedder.embed(texts)
+    tuned_similarity = None
+    tuned = embedder.tuned() if hasattr(embedder, "tuned") else None
+    if tuned is not None:
+        tv = tuned.embed(texts).astype(np.float64)
+        tuned_similarity = tv[len(claims) :] @ tv[: len(claims)].T
     return align(
         claims,
         responses,
@@ -406,4 +436,5 @@ def match(
         claim_paragraph_starts=paragraph_starts(claim, claims),
         rhetoric=protos.best(vectors[len(claims) :]),
         moves=protos.nearest_moves(vectors[len(claims) :]),
+        tuned_similarity=tuned_similarity,
     )

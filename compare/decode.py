@@ -24,6 +24,9 @@ FEATURES = (
     "paragraph_cosine_z",  # mean cosine_z over the claim's paragraph (a point can span one)
     "paragraph_lexical",  # best lexical overlap within the claim's paragraph
 )
+# With the default model, one more: the cosine of MiniLM tuned for the task, standardized
+# like `cosine_z` (compare/embed.py, TUNED_MODEL).
+TUNED_FEATURE = "tuned_cosine_z"
 
 
 def zscore(m: np.ndarray) -> np.ndarray:
@@ -39,11 +42,14 @@ def pair_features(
     overlap: np.ndarray,
     specific: np.ndarray,
     claim_paragraphs: np.ndarray | None = None,
+    tuned: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(responses, claims, len(FEATURES)) feature array.
+    """(responses, claims, len(FEATURES)) feature array, or len(FEATURES) + 1 with
+    `tuned`.
 
     claim_paragraphs: paragraph number of every claim sentence (None: each
     sentence is its own paragraph).
+    tuned: the tuned model's cosine matrix, when there is one.
     """
     z = zscore(cosine)
     n_c = cosine.shape[1]
@@ -54,7 +60,10 @@ def pair_features(
         cols = para == k
         para_z[:, cols] = z[:, cols].mean(axis=1, keepdims=True)
         para_lex[:, cols] = overlap[:, cols].max(axis=1, keepdims=True)
-    return np.stack([z, overlap, specific, para_z, para_lex], axis=-1)
+    features = [z, overlap, specific, para_z, para_lex]
+    if tuned is not None:
+        features.append(zscore(np.asarray(tuned, np.float64)))
+    return np.stack(features, axis=-1)
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:

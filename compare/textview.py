@@ -52,6 +52,8 @@ def why(evidence: dict) -> str:
     parts = []
     if _num(evidence.get("cosine")) is not None:
         parts.append(f"cosine {_num(evidence['cosine']):.2f}")
+    if _num(evidence.get("tuned_cosine")) is not None:
+        parts.append(f"tuned cosine {_num(evidence['tuned_cosine']):.2f}")
     if _num(evidence.get("lexical")):
         parts.append(f"word overlap {_num(evidence['lexical']):.2f}")
     terms = evidence.get("shared_terms")

@@ -352,3 +352,47 @@ def test_a_response_on_one_line_counts_each_sentence_as_its_own_paragraph(fake_m
     a = match(CLAIM, one_line)
     b = match(CLAIM, one_line.replace(". ", ".\n"))
     assert [(l.claim, l.score) for l in a.links] == [(l.claim, l.score) for l in b.links]
+
+
+def test_the_tuned_cosine_is_a_sixth_feature_that_can_decide_the_claim():
+    # Two claims the plain evidence cannot tell apart (same vector, same words); only the
+    # tuned model's cosine separates them, so it alone picks the claim, either way round.
+    claims = _sentences(["Auditors found unverified accounts.", "Auditors found unverified accounts again."])
+    responses = _sentences(["The accounts were verified."])
+    cv, rv = _unit([[1, 0, 0], [1, 0, 0]]), _unit([[1, 0.3, 0]])
+    assert decode.pair_features(rv @ cv.T, np.zeros((1, 2)), np.zeros((1, 2))).shape[-1] == len(decode.FEATURES)
+    for favoured in (0, 1):
+        tuned = np.array([[0.2, 0.2]])
+        tuned[0, favoured] = 0.8
+        a = align(claims, responses, cv, rv, model="unit", tuned_similarity=tuned)
+        assert a.links[0].candidates[0].claim == favoured
+        assert a.links[0].evidence["tuned_cosine"] == 0.8
+        assert a.links[0].evidence["tuned_cosine_z"] > 0
+    plain = align(claims, responses, cv, rv, model="unit")
+    assert "tuned_cosine" not in plain.links[0].evidence
+
+
+def test_a_tuned_similarity_of_the_wrong_shape_is_refused():
+    claims = _sentences(["One claim.", "Another claim."])
+    responses = _sentences(["An answer."])
+    with pytest.raises(ValueError, match="tuned_similarity"):
+        align(claims, responses, _unit([[1, 0], [0, 1]]), _unit([[1, 1]]), model="unit",
+              tuned_similarity=np.zeros((2, 1)))
+
+
+def test_match_asks_the_embedder_for_its_tuned_companion(monkeypatch):
+    from tests.conftest import FakeModel
+    from compare import embed
+
+    class Tuned(FakeModel):
+        name = "fake-tuned"
+
+    base, tuned = FakeModel(), Tuned(dim=32)
+    combined = embed.CombinedModel((base,), (1.0,), "fake-default", tuned=tuned)
+    embedder = embed.Embedder(combined, None, progress=False)
+    a = match(CLAIM, RESPONSE, embedder=embedder)
+    assert tuned.calls and tuned.calls[0][: 4] == [s.text for s in a.claims]
+    assert all("tuned_cosine" in link.evidence for link in a.links)
+    assert a.model == "fake-default"
+    alone = match(CLAIM, RESPONSE, embedder=embed.Embedder(base, None, progress=False))
+    assert all("tuned_cosine" not in link.evidence for link in alone.links)

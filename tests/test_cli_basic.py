@@ -369,6 +369,8 @@ def test_why_line_names_the_denial_cue_or_the_move():
     assert "reads as" not in why({**base, "none_lean": 0.0, "move": "threat-warning", "denial_cue": None})
     line = why({**base, "none_lean": 0.0, "denial_cue": "have never", "lead_denial": 3.2})
     assert 'denies ("have never"); a general denial, so the lead claim (x3.2)' in line
+    assert "tuned" not in why(base)
+    assert why({**base, "tuned_cosine": 0.734}).startswith("cosine 0.50; tuned cosine 0.73;")
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "-1", "2", "abc", "inf"])

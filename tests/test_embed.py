@@ -58,6 +58,14 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert [m.name for m in default.members] == [embed.MINILM, embed.MPNET]
     assert default.name == embed.DEFAULT_MODEL and default.weights == pytest.approx(embed.DEFAULT_WEIGHTS)
     assert embed.resolve_model("default").name == embed.DEFAULT_MODEL
+    # The default's tuned companion: MiniLM's folder plus the shipped adapter, cached
+    # under a name that changes with the adapter's content.
+    tuned = default.tuned
+    assert tuned.path == str(tmp_path / "minilm") and tuned.adapter == embed.ADAPTER_FILE
+    assert tuned.name == f"{embed.TUNED_MODEL}@{embed.adapter_digest()}"
+    assert embed.resolve_model("minilm-rebuttal").name == tuned.name
+    assert embed.Embedder(embed.resolve_model("minilm")).tuned() is None
+    assert embed.Embedder(default).tuned().name == tuned.name
     assert embed.resolve_model("minilm").name == embed.MINILM
     mixed = embed.resolve_model("mpnet+hashing")
     assert [m.name for m in mixed.members] == [embed.MPNET, "hashing"] and mixed.weights == (0.5, 0.5)
@@ -79,7 +87,7 @@ def test_an_unknown_model_name_lists_the_packaged_ones(monkeypatch, tmp_path):
     # Review finding: "-m MiniLM" (wrong case) did not say which short names exist.
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "st"))
-    with pytest.raises(CompareError, match="minilm, mpnet, minilm\\+mpnet, hashing"):
+    with pytest.raises(CompareError, match="minilm, mpnet, minilm\\+mpnet, minilm-rebuttal, hashing"):
         embed.resolve_model("MiniLM")
 
 
@@ -120,3 +128,38 @@ def test_a_packaged_name_falls_back_to_the_local_model_cache(monkeypatch, tmp_pa
     (tmp_path / "models--sentence-transformers--all-mpnet-base-v2" / "snapshots").mkdir(parents=True)
     model = embed.resolve_model("all-mpnet-base-v2")
     assert model.name == embed.MPNET and model.path == embed.MPNET
+
+
+def test_the_adapter_is_named_by_its_content_and_missing_one_is_a_clear_error(monkeypatch, tmp_path):
+    copy = tmp_path / "adapter.npz"
+    copy.write_bytes(embed.ADAPTER_FILE.read_bytes())
+    assert embed.adapter_digest(copy) == embed.adapter_digest()
+    copy.write_bytes(copy.read_bytes() + b"x")
+    assert embed.adapter_digest(copy) != embed.adapter_digest()
+    monkeypatch.setattr(embed, "ADAPTER_FILE", tmp_path / "gone.npz")
+    with pytest.raises(CompareError, match="adapter .*gone.npz is missing: reinstall"):
+        embed.resolve_model("minilm-rebuttal")
+
+
+@pytest.mark.model
+def test_the_tuned_model_is_minilm_with_the_adapter_merged():
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    tuned = embed.resolve_model("minilm-rebuttal")
+    minilm = embed.resolve_model("minilm")
+    base = SentenceTransformer(minilm.path, device="cpu")
+    merged = SentenceTransformer(minilm.path, device="cpu")
+    embed.apply_adapter(merged, embed.ADAPTER_FILE)
+    with np.load(embed.ADAPTER_FILE) as data:
+        name = "encoder.layer.0.attention.self.query"
+        delta = float(data["scale"]) * (data[name + ".B"] @ data[name + ".A"])
+    w0 = base[0].auto_model.get_submodule(name).weight.detach().numpy()
+    w1 = merged[0].auto_model.get_submodule(name).weight.detach().numpy()
+    assert np.abs(delta).max() > 1e-4 and np.allclose(w1 - w0, delta, atol=1e-6)
+    assert torch.equal(base[0].auto_model.embeddings.word_embeddings.weight,
+                       merged[0].auto_model.embeddings.word_embeddings.weight)
+    a, b = tuned.encode(TEXTS), minilm.encode(TEXTS)
+    assert a.shape == b.shape == (3, 384)
+    assert not np.allclose(a, b, atol=1e-3)
+    assert np.all(np.sum(a * b, axis=1) > 0.5)  # tuned, not a different model

@@ -1,0 +1,127 @@
+"""Train the low-rank adapter that tunes MiniLM to "which claim does this sentence answer".
+
+The adapter (LoRA, rank 8, on the query, value and feed-forward projections of all six
+MiniLM layers) is trained with an in-document softmax over the claim sentences: for each
+response sentence that answers something, the gold claims should out-score the pair's other
+claim sentences. Training data: the invented political pairs in benchmarks/train_pairs/
+only (never DISAPERE, whose train split fits the choice weights that weigh this model's
+cosine, never pairs/, never a held-out or test split). docs/method.md, "Sixth round",
+has the measurements.
+
+    .venv/bin/python benchmarks/train_adapter.py [--out compare/data/minilm-rebuttal-lora.npz]
+
+About three minutes on two CPU threads; seeded, so a rerun on the same machine gives the
+same file up to floating-point noise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from alignment import load_split, resolve_gold  # noqa: E402
+
+from compare import packaged  # noqa: E402
+from compare.embed import ADAPTER_TARGETS  # noqa: E402
+from compare.segment import segment  # noqa: E402
+
+RANK = 8
+ALPHA = 16.0
+SCALE = 20.0  # cosine → logit in the in-document softmax
+EPOCHS = 3
+LEARNING_RATE = 5e-4
+
+
+def documents(split: str) -> list[dict]:
+    out = []
+    for p in load_split(split):
+        claims, responses = segment(p["claim"]), segment(p["response"])
+        gold = [(r, sorted(cs)) for r, cs in resolve_gold(p, claims, responses).links if cs]
+        if gold:
+            out.append({"claims": [s.text for s in claims], "responses": [s.text for s in responses], "gold": gold})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "compare" / "data" / "minilm-rebuttal-lora.npz")
+    ap.add_argument("--epochs", type=float, default=EPOCHS)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from torch import nn
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    torch.set_num_threads(2)
+
+    class LoRA(nn.Module):
+        def __init__(self, base: nn.Linear):
+            super().__init__()
+            self.base = base
+            self.A = nn.Parameter(torch.randn(RANK, base.in_features) / math.sqrt(base.in_features))
+            self.B = nn.Parameter(torch.zeros(base.out_features, RANK))
+
+        def forward(self, x):
+            return self.base(x) + (x @ self.A.t() @ self.B.t()) * (ALPHA / RANK)
+
+    model = SentenceTransformer(str(packaged.minilm_path()), device="cpu")
+    bert = model[0].auto_model
+    for p in bert.parameters():
+        p.requires_grad_(False)
+    wrapped: dict[str, LoRA] = {}
+    for name, module in list(bert.named_modules()):
+        if isinstance(module, nn.Linear) and name.startswith("encoder.layer.") and name.endswith(ADAPTER_TARGETS):
+            if name.endswith("attention.output.dense"):
+                continue
+            parent, leaf = name.rsplit(".", 1)
+            wrapped[name] = LoRA(module)
+            setattr(bert.get_submodule(parent), leaf, wrapped[name])
+    params = [q for lo in wrapped.values() for q in (lo.A, lo.B)]
+    print(f"{len(wrapped)} layers, {sum(q.numel() for q in params):,} parameters", flush=True)
+
+    train = documents("trainpairs")
+    steps = int(len(train) * args.epochs)
+    opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / 20) * max(0.0, 1 - i / steps))
+    model.train()
+    t0, step = time.time(), 0
+    while step < steps:
+        random.shuffle(train)
+        for d in train[: steps - step]:
+            texts = d["claims"] + [d["responses"][r] for r, _ in d["gold"]]
+            e = nn.functional.normalize(model(model.tokenize(texts))["sentence_embedding"], dim=1)
+            sims = SCALE * (e[len(d["claims"]) :] @ e[: len(d["claims"])].t())
+            loss = sum(torch.logsumexp(sims[k], 0) - torch.logsumexp(sims[k, cs], 0) for k, (_, cs) in enumerate(d["gold"]))
+            loss = loss / len(d["gold"])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            if step % 50 == 0:
+                print(f"step {step}/{steps} loss {loss.item():.3f} ({time.time() - t0:.0f} s)", flush=True)
+    arrays = {"scale": np.float32(ALPHA / RANK)}
+    for name, lo in wrapped.items():
+        arrays[f"{name}.A"] = lo.A.detach().numpy().astype(np.float32)
+        arrays[f"{name}.B"] = lo.B.detach().numpy().astype(np.float32)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes) from {len(train)} pairs in {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
