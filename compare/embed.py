@@ -136,14 +136,16 @@ def apply_adapter(model, path: Path) -> None:
     """Merge a low-rank adapter into a loaded sentence-transformers model, in place:
     W += scale · B·A for every adapted linear layer. Merged once, it costs nothing per
     sentence."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        scale = float(arrays.pop("scale"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CompareError(
+            f"cannot read the model adapter {path} ({type(exc).__name__}): reinstall compare (scripts/setup.sh)"
+        ) from None
     import torch
 
-    try:
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise CompareError(f"cannot read the model adapter {path} ({exc}): reinstall compare (scripts/setup.sh)") from None
-    scale = float(arrays.pop("scale"))
     bert = model[0].auto_model
     names = sorted({k.rsplit(".", 1)[0] for k in arrays})
     with torch.no_grad():

@@ -163,3 +163,13 @@ def test_the_tuned_model_is_minilm_with_the_adapter_merged():
     assert a.shape == b.shape == (3, 384)
     assert not np.allclose(a, b, atol=1e-3)
     assert np.all(np.sum(a * b, axis=1) > 0.5)  # tuned, not a different model
+
+
+def test_a_damaged_adapter_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "adapter.npz"
+    bad.write_bytes(b"not a zip archive")
+    with pytest.raises(CompareError, match="cannot read the model adapter .*reinstall"):
+        embed.apply_adapter(object(), bad)
+    np.savez(bad, other=np.zeros(2))  # a valid archive without the scale
+    with pytest.raises(CompareError, match="cannot read the model adapter"):
+        embed.apply_adapter(object(), bad)
