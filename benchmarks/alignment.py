@@ -266,7 +266,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="model name or folder (default: the tool's default, minilm+mpnet)")
     parser.add_argument("--verbose", action="store_true", help="per-pair link accuracy on stderr")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--adapter", type=Path, default=None,
+                        help="score with this adapter file as the default model's tuned companion (see train_adapter.py)")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="read --split trainpairs or holdout from this folder of pair files instead")
     args = parser.parse_args(argv)
+    global TRAIN_PAIRS, HOLDOUT_PAIRS
+    if args.folder is not None:
+        if args.split not in ("trainpairs", "holdout"):
+            parser.error("--folder goes with --split trainpairs or --split holdout")
+        TRAIN_PAIRS = HOLDOUT_PAIRS = args.folder
+    if args.adapter is not None:
+        from compare import embed
+
+        embed.ADAPTER_FILE = args.adapter.resolve()
     if not EVAL.is_dir() and args.split not in ("trainpairs", "holdout"):
         print(f"shared eval data not found at {EVAL}; nothing to benchmark "
               "(--split trainpairs and --split holdout need only this repository)")

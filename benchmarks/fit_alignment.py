@@ -8,7 +8,12 @@ compare/align.py, with held-out figures: choice and link models
 fitted on train and scored on dev, and a leave-one-pair-out check on pairs/
 for the link (abstention) model.
 
-    COMPARE_CACHE=/tmp/align-cache .venv/bin/python benchmarks/fit_alignment.py [--grid]
+    COMPARE_CACHE=/tmp/align-cache .venv/bin/python benchmarks/fit_alignment.py [--grid] [--no-tuned]
+
+With the default model the script fits the TUNED_* constants of compare/align.py (the
+evidence includes the tuned companion's cosine, decode.TUNED_FEATURE); with --no-tuned (or
+any --model without a companion) the plain CHOICE_WEIGHTS / LINK_WEIGHTS / LINK_BIAS that
+every other model uses. --adapter FILE fits with another adapter file (train_adapter.py).
 
 1. CHOICE_WEIGHTS: a conditional logit (softmax over the claims of a response
    sentence; the likelihood of the gold claim set) over decode.FEATURES.
@@ -63,7 +68,6 @@ def build(split: str, embedder) -> list[dict]:
         claims, responses = segment(p["claim"]), segment(p["response"])
         texts = [s.text for s in claims] + [s.text for s in responses]
         vec = embedder.embed(texts)
-        tv = None if tuned is None else tuned.embed(texts).astype(np.float64)
         out.append(
             {
                 "id": p["id"],
@@ -76,7 +80,7 @@ def build(split: str, embedder) -> list[dict]:
                 "gold": resolve_gold(p, claims, responses).links,
                 "rhetoric": protos.best(vec[len(claims) :]),
                 "unanswered": resolve_gold(p, claims, responses).unanswered,
-                "tuned": None if tv is None else tv[len(claims) :] @ tv[: len(claims)].T,
+                "tuned": A.tuned_similarity(tuned, texts, len(claims)),
             }
         )
     return out
@@ -188,10 +192,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=None)
     ap.add_argument("--grid", action="store_true", help="also score the sequence-model grid")
+    ap.add_argument("--no-tuned", action="store_true", help="fit the plain constants (no tuned companion)")
+    ap.add_argument("--adapter", type=Path, default=None, help="the tuned companion's adapter file")
     args = ap.parse_args()
+    from compare import embed
     from compare.embed import open_embedder
 
+    if args.adapter is not None:
+        embed.ADAPTER_FILE = args.adapter.resolve()
     embedder = open_embedder(args.model)
+    if args.no_tuned:
+        embedder.model.tuned = None
     data = {s: build(s, embedder) for s in ("pairs", "trainpairs", "train", "dev")}
 
     w = fit_choice(data["train"])

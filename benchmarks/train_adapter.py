@@ -8,10 +8,13 @@ only (never DISAPERE, whose train split fits the choice weights that weigh this 
 cosine, never pairs/, never a held-out or test split). docs/method.md, "Sixth round",
 has the measurements.
 
-    .venv/bin/python benchmarks/train_adapter.py [--out compare/data/minilm-rebuttal-lora.npz]
+    .venv/bin/python benchmarks/train_adapter.py --out compare/data/minilm-rebuttal-lora.npz
+    .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
 
-About three minutes on two CPU threads; seeded, so a rerun on the same machine gives the
-same file up to floating-point noise.
+About two minutes on two CPU threads for the 108 pairs; seeded, so a rerun on the same
+machine gives the same file (the shipped one was made by the first command). After
+replacing the shipped file, refit the TUNED_* constants (benchmarks/fit_alignment.py).
+An adapter elsewhere is scored with `benchmarks/alignment.py --adapter FILE`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -29,11 +33,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+import alignment  # noqa: E402
 from alignment import load_split, resolve_gold  # noqa: E402
 
 from compare import packaged  # noqa: E402
-from compare.embed import ADAPTER_TARGETS  # noqa: E402
 from compare.segment import segment  # noqa: E402
+
+# The adapted layers of every transformer block: attention query and value, and both
+# feed-forward projections (not the attention output projection).
+TARGETS = re.compile(r"encoder\.layer\.\d+\.(attention\.self\.(query|value)|intermediate\.dense|output\.dense)")
+SHIPPED = ROOT / "compare" / "data" / "minilm-rebuttal-lora.npz"
 
 RANK = 8
 ALPHA = 16.0
@@ -42,9 +51,10 @@ EPOCHS = 3
 LEARNING_RATE = 5e-4
 
 
-def documents(split: str) -> list[dict]:
+def documents(folder: Path) -> list[dict]:
+    alignment.TRAIN_PAIRS = folder
     out = []
-    for p in load_split(split):
+    for p in load_split("trainpairs"):
         claims, responses = segment(p["claim"]), segment(p["response"])
         gold = [(r, sorted(cs)) for r, cs in resolve_gold(p, claims, responses).links if cs]
         if gold:
@@ -54,7 +64,8 @@ def documents(split: str) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "compare" / "data" / "minilm-rebuttal-lora.npz")
+    ap.add_argument("--out", type=Path, required=True, help=f"where to write the adapter (the shipped one: {SHIPPED.relative_to(ROOT)})")
+    ap.add_argument("--pairs", type=Path, default=alignment.TRAIN_PAIRS, help="folder of training pairs (default benchmarks/train_pairs)")
     ap.add_argument("--epochs", type=float, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -83,16 +94,14 @@ def main(argv: list[str] | None = None) -> int:
         p.requires_grad_(False)
     wrapped: dict[str, LoRA] = {}
     for name, module in list(bert.named_modules()):
-        if isinstance(module, nn.Linear) and name.startswith("encoder.layer.") and name.endswith(ADAPTER_TARGETS):
-            if name.endswith("attention.output.dense"):
-                continue
+        if isinstance(module, nn.Linear) and TARGETS.fullmatch(name):
             parent, leaf = name.rsplit(".", 1)
             wrapped[name] = LoRA(module)
             setattr(bert.get_submodule(parent), leaf, wrapped[name])
     params = [q for lo in wrapped.values() for q in (lo.A, lo.B)]
     print(f"{len(wrapped)} layers, {sum(q.numel() for q in params):,} parameters", flush=True)
 
-    train = documents("trainpairs")
+    train = documents(args.pairs)
     steps = int(len(train) * args.epochs)
     opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / 20) * max(0.0, 1 - i / steps))

@@ -51,8 +51,9 @@ DEFAULT_THRESHOLD = 0.3
 TOP_K = 3
 
 # Fitted by benchmarks/fit_alignment.py on DISAPERE train (+ pairs/ and train_pairs/
-# for the link model), with the default model (embed.DEFAULT_MODEL); never on DISAPERE
-# test. Order as in decode.FEATURES.
+# for the link model), with the default model's two embeddings (embed.DEFAULT_MODEL) but
+# without its tuned companion (--no-tuned; train_pairs/ 01-48); never on DISAPERE test.
+# Order as in decode.FEATURES. Used by every model but the default.
 CHOICE_WEIGHTS = (0.687, 1.368, 1.267, 0.342, 3.965)
 SHARPNESS = 0.5  # emission = softmax(SHARPNESS * choice logit)
 STAY_IN_PARAGRAPH = 0.8  # P(next sentence answers the same claim), same paragraph
@@ -129,6 +130,12 @@ class Alignment:
     links: list[Link]
     unanswered: list[int]
     similarity: np.ndarray | None = field(default=None, repr=False, compare=False)
+    tuned_model: str | None = None  # the default model's tuned companion, with its adapter's hash
+
+    @property
+    def model_label(self) -> str:
+        """The model as shown to readers: the companion too, since results depend on it."""
+        return self.model if not self.tuned_model else f"{self.model} with {self.tuned_model}"
 
     def to_dict(self) -> dict[str, Any]:
         def sent(i: int, s: Sentence) -> dict[str, Any]:
@@ -136,6 +143,7 @@ class Alignment:
 
         return {
             "model": self.model,
+            "tuned_model": self.tuned_model,
             "threshold": float(self.threshold),
             "claims": [sent(i, s) for i, s in enumerate(self.claims)],
             "responses": [sent(i, s) for i, s in enumerate(self.responses)],
@@ -152,7 +160,7 @@ class Analysis:
     """Every intermediate matrix of one pair (responses x claims unless noted)."""
 
     cosine: np.ndarray
-    features: np.ndarray  # (responses, claims, len(decode.FEATURES))
+    features: np.ndarray  # (responses, claims, len(decode.FEATURES)), one more with a tuned cosine
     independent: np.ndarray  # choice probabilities, each sentence on its own
     context: np.ndarray  # choice probabilities given the whole response
     sequence_weight: float  # 0..1: how much the document follows a sequence
@@ -297,7 +305,7 @@ def _evidence(an: Analysis, r: int, c: int, move: str | None = None) -> dict[str
     if an.tuned is not None:
         # The task-tuned model's view of the same cell (its cosine, and standardized).
         out["tuned_cosine"] = round(float(an.tuned[r, c]), 3)
-        out["tuned_cosine_z"] = round(float(an.features[r, c, len(decode.FEATURES)]), 2)
+        out[decode.TUNED_FEATURE] = round(float(an.features[r, c, len(decode.FEATURES)]), 2)
     if move is not None:
         out["move"] = move  # the rhetorical move the sentence reads as (nearest prototype)
     if an.cues is not None:
@@ -323,6 +331,7 @@ def align(
     rhetoric: Sequence[float] | None = None,
     moves: Sequence[str] | None = None,
     tuned_similarity: np.ndarray | None = None,
+    tuned_model: str | None = None,
 ) -> Alignment:
     """Choose a claim (or none) for every response sentence; pure.
 
@@ -334,14 +343,15 @@ def align(
     moves: per response sentence, the name of the rhetorical move it is closest to
     (`Prototypes.nearest_moves`), shown in the evidence only.
     tuned_similarity: (responses, claims) cosine of the default model's tuned
-    companion (None: none; see `analyse`).
+    companion (None: none; see `analyse`); tuned_model: its name, for the record.
     `Alignment.similarity` holds the final combined score of every cell
     (responses x claims, 0..1), the scale `threshold` applies to.
     """
     if not (len(claims) and len(responses)):
         sim = np.zeros((len(responses), len(claims)))
         links = [Link(response=r, claim=None, score=0.0, candidates=[]) for r in range(len(responses))]
-        return Alignment(model, threshold, claims, responses, links, list(range(len(claims))), similarity=sim)
+        return Alignment(model, threshold, claims, responses, links, list(range(len(claims))), similarity=sim,
+                         tuned_model=tuned_model)
     if moves is not None and len(moves) != len(responses):
         raise ValueError(f"moves: expected {len(responses)} names (one per response sentence), got {len(moves)}")
     an = analyse(
@@ -372,7 +382,7 @@ def align(
         )
     answered = {l.claim for l in links if l.claim is not None}
     unanswered = [i for i in range(len(claims)) if i not in answered]
-    return Alignment(model, threshold, claims, responses, links, unanswered, similarity=sim)
+    return Alignment(model, threshold, claims, responses, links, unanswered, similarity=sim, tuned_model=tuned_model)
 
 
 def paragraph_starts(text: str, sentences: Sequence[Sentence], one_line_unknown: bool = False) -> list[bool]:
@@ -420,11 +430,7 @@ def match(
         vectors = vectors[: len(texts)]
     else:
         vectors = embedder.embed(texts)
-    tuned_similarity = None
     tuned = embedder.tuned() if hasattr(embedder, "tuned") else None
-    if tuned is not None:
-        tv = tuned.embed(texts).astype(np.float64)
-        tuned_similarity = tv[len(claims) :] @ tv[: len(claims)].T
     return align(
         claims,
         responses,
@@ -436,5 +442,15 @@ def match(
         claim_paragraph_starts=paragraph_starts(claim, claims),
         rhetoric=protos.best(vectors[len(claims) :]),
         moves=protos.nearest_moves(vectors[len(claims) :]),
-        tuned_similarity=tuned_similarity,
+        tuned_similarity=tuned_similarity(tuned, texts, len(claims)),
+        tuned_model=None if tuned is None else tuned.name,
     )
+
+
+def tuned_similarity(tuned: Any, texts: Sequence[str], n_claims: int) -> np.ndarray | None:
+    """(responses, claims) cosine of a tuned companion's embedder over a pair's sentences
+    (claims first); None for no companion (any model but the default)."""
+    if tuned is None:
+        return None
+    vectors = tuned.embed(list(texts)).astype(np.float64)
+    return vectors[n_claims:] @ vectors[:n_claims].T

@@ -35,7 +35,6 @@ HASHING_MODEL = "hashing"
 # cosine is one more piece of evidence beside the plain cosine (docs/method.md, "Sixth round").
 TUNED_MODEL = "minilm-rebuttal"
 ADAPTER_FILE = Path(__file__).resolve().parent / "data" / "minilm-rebuttal-lora.npz"
-ADAPTER_TARGETS = ("attention.self.query", "attention.self.value", "intermediate.dense", "output.dense")
 _MINILM_ALIASES = {MINILM, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "minilm"}
 _MPNET_ALIASES = {MPNET, "all-mpnet-base-v2", "mpnet"}
 
@@ -136,25 +135,26 @@ def apply_adapter(model, path: Path) -> None:
     """Merge a low-rank adapter into a loaded sentence-transformers model, in place:
     W += scale · B·A for every adapted linear layer. Merged once, it costs nothing per
     sentence."""
+    damaged = f"the model adapter {path} is damaged or not an adapter"
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {k: np.asarray(data[k], dtype=np.float32) for k in data.files}
         scale = float(arrays.pop("scale"))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CompareError(
-            f"cannot read the model adapter {path} ({type(exc).__name__}): reinstall compare (scripts/setup.sh)"
-        ) from None
+    except Exception as exc:  # numpy and zipfile raise many kinds for a damaged archive
+        raise CompareError(f"{damaged} ({type(exc).__name__}): reinstall compare (scripts/setup.sh)") from None
+    names = sorted({k.rsplit(".", 1)[0] for k in arrays})
+    if not names or set(arrays) != {f"{n}.{m}" for n in names for m in "AB"}:
+        raise CompareError(f"{damaged} (no A/B matrix pairs): reinstall compare (scripts/setup.sh)")
     import torch
 
     bert = model[0].auto_model
-    names = sorted({k.rsplit(".", 1)[0] for k in arrays})
     with torch.no_grad():
         for name in names:
             try:
                 layer = bert.get_submodule(name)
                 delta = torch.from_numpy(arrays[f"{name}.B"] @ arrays[f"{name}.A"]) * scale
                 layer.weight += delta.to(layer.weight.dtype)
-            except (AttributeError, KeyError, RuntimeError) as exc:
+            except (AttributeError, KeyError, RuntimeError, ValueError, TypeError) as exc:
                 raise CompareError(
                     f"the model adapter {path.name} does not fit this model ({name}: {type(exc).__name__}); "
                     "reinstall compare (scripts/setup.sh)"
@@ -183,8 +183,9 @@ class CombinedModel:
     weights: tuple[float, ...]
     name: str = ""
     # A companion whose cosine `compare.match` weighs as separate evidence (not part of
-    # the vectors, so similarity queries and stored vectors do not depend on it).
-    tuned: Model | None = None
+    # the vectors, so similarity queries and stored vectors do not depend on it): a model,
+    # or a model name resolved on first use (only `match` needs it).
+    tuned: Model | str | None = None
 
     def __post_init__(self) -> None:
         if not self.members or len(self.members) != len(self.weights):
@@ -211,13 +212,10 @@ def resolve_model(name: str | None = None) -> Model:
     name = name or os.environ.get("COMPARE_MODEL") or DEFAULT_MODEL
     if name in (DEFAULT_MODEL, "default"):
         return CombinedModel(
-            (resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL,
-            tuned=resolve_model(TUNED_MODEL),
+            (resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL, tuned=TUNED_MODEL
         )
     if name == TUNED_MODEL:
         minilm = resolve_model("minilm")
-        if not isinstance(minilm, SentenceTransformerModel):
-            raise CompareError(f"the model {TUNED_MODEL} needs {MINILM}: run scripts/setup.sh")
         return SentenceTransformerModel(
             name=f"{TUNED_MODEL}@{adapter_digest()}", path=minilm.path, adapter=ADAPTER_FILE
         )
@@ -332,7 +330,12 @@ class Embedder:
         """The embedder of the model's tuned companion, through the same store; None when
         the model has none (any model but the default)."""
         companion = getattr(self.model, "tuned", None)
-        return None if companion is None else Embedder(companion, self.store, self.progress)
+        if companion is None:
+            return None
+        if isinstance(companion, str):
+            # Resolved once and kept, so the loaded model is reused by every later call.
+            companion = self.model.tuned = resolve_model(companion)
+        return Embedder(companion, self.store, self.progress)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

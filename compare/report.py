@@ -530,7 +530,7 @@ def write_all(pairs: Iterable[Pair], out_dir: Path, align_pair, generated: str |
         path = out_dir / f"{pair.slug}.html"
         write_atomic(path, render(alignment, pair, generated))
         written.append(path)
-        entries.append(IndexEntry(pair, path.name, summarize(alignment), alignment.model,
+        entries.append(IndexEntry(pair, path.name, summarize(alignment), alignment.model_label,
                                   float(alignment.threshold)))
     index = out_dir / "index.html"
     write_atomic(index, render_index(entries, generated))

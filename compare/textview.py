@@ -90,7 +90,7 @@ def render_text(alignment: Alignment) -> str:
         f"{answered} of {len(alignment.claims)} claims answered; "
         f"{sum(l.claim is None for l in alignment.links)} of {len(alignment.responses)} "
         f"response sentences answer no specific claim "
-        f"(model {alignment.model}, threshold {alignment.threshold:.2f})"
+        f"(model {alignment.model_label}, threshold {alignment.threshold:.2f})"
     )
     for link in alignment.links:
         lines.append("")

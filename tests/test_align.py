@@ -393,6 +393,32 @@ def test_match_asks_the_embedder_for_its_tuned_companion(monkeypatch):
     a = match(CLAIM, RESPONSE, embedder=embedder)
     assert tuned.calls and tuned.calls[0][: 4] == [s.text for s in a.claims]
     assert all("tuned_cosine" in link.evidence for link in a.links)
-    assert a.model == "fake-default"
+    assert a.model == "fake-default" and a.tuned_model == "fake-tuned"
+    assert a.to_dict()["tuned_model"] == "fake-tuned"
+    assert a.model_label == "fake-default with fake-tuned"  # what the text view and report show
     alone = match(CLAIM, RESPONSE, embedder=embed.Embedder(base, None, progress=False))
     assert all("tuned_cosine" not in link.evidence for link in alone.links)
+    assert alone.tuned_model is None and alone.to_dict()["tuned_model"] is None
+    assert alone.model_label == "fake-bow"
+
+
+def test_the_tuned_constants_apply_only_with_a_tuned_similarity(monkeypatch):
+    # Review finding: nothing noticed if the tuned path used the plain abstention constants.
+    from compare import align as A
+
+    claims = _sentences(["Auditors found unverified accounts.", "The board met in May."])
+    responses = _sentences(["The accounts were verified."])
+    cv, rv = _unit([[1, 0, 0], [0, 1, 0]]), _unit([[1, 0.3, 0]])
+    tuned = np.array([[0.7, 0.1]])
+
+    def scores():
+        plain = align(claims, responses, cv, rv, model="unit").links[0].score
+        with_tuned = align(claims, responses, cv, rv, model="unit", tuned_similarity=tuned).links[0].score
+        return plain, with_tuned
+
+    before = scores()
+    monkeypatch.setattr(A, "TUNED_LINK_BIAS", A.TUNED_LINK_BIAS - 3.0)
+    after = scores()
+    assert after[0] == before[0] and after[1] < before[1]
+    monkeypatch.setattr(A, "LINK_BIAS", A.LINK_BIAS - 3.0)
+    assert scores()[0] < before[0] and scores()[1] == after[1]

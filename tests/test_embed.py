@@ -60,12 +60,14 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert embed.resolve_model("default").name == embed.DEFAULT_MODEL
     # The default's tuned companion: MiniLM's folder plus the shipped adapter, cached
     # under a name that changes with the adapter's content.
-    tuned = default.tuned
+    assert default.tuned == embed.TUNED_MODEL  # a name: resolved only when match needs it
+    embedder = embed.Embedder(default)
+    tuned = embedder.tuned().model
     assert tuned.path == str(tmp_path / "minilm") and tuned.adapter == embed.ADAPTER_FILE
     assert tuned.name == f"{embed.TUNED_MODEL}@{embed.adapter_digest()}"
+    assert embedder.tuned().model is tuned  # resolved once, then kept (the loaded model too)
     assert embed.resolve_model("minilm-rebuttal").name == tuned.name
     assert embed.Embedder(embed.resolve_model("minilm")).tuned() is None
-    assert embed.Embedder(default).tuned().name == tuned.name
     assert embed.resolve_model("minilm").name == embed.MINILM
     mixed = embed.resolve_model("mpnet+hashing")
     assert [m.name for m in mixed.members] == [embed.MPNET, "hashing"] and mixed.weights == (0.5, 0.5)
@@ -139,6 +141,10 @@ def test_the_adapter_is_named_by_its_content_and_missing_one_is_a_clear_error(mo
     monkeypatch.setattr(embed, "ADAPTER_FILE", tmp_path / "gone.npz")
     with pytest.raises(CompareError, match="adapter .*gone.npz is missing: reinstall"):
         embed.resolve_model("minilm-rebuttal")
+    # Only matching needs the adapter: the default model still resolves (similarity, query).
+    default = embed.resolve_model(None)
+    with pytest.raises(CompareError, match="gone.npz is missing"):
+        embed.Embedder(default).tuned()
 
 
 @pytest.mark.model
@@ -167,9 +173,19 @@ def test_the_tuned_model_is_minilm_with_the_adapter_merged():
 
 def test_a_damaged_adapter_is_a_one_line_error(tmp_path):
     bad = tmp_path / "adapter.npz"
-    bad.write_bytes(b"not a zip archive")
-    with pytest.raises(CompareError, match="cannot read the model adapter .*reinstall"):
-        embed.apply_adapter(object(), bad)
+    data = embed.ADAPTER_FILE.read_bytes()
+    damaged = [
+        b"not a zip archive",
+        data[: len(data) // 2],  # truncated
+        data[:2000] + bytes([data[2000] ^ 0xFF]) + data[2001:],  # one byte flipped
+    ]
+    for content in damaged:
+        bad.write_bytes(content)
+        with pytest.raises(CompareError, match="adapter .* is damaged or not an adapter .*reinstall"):
+            embed.apply_adapter(object(), bad)
     np.savez(bad, other=np.zeros(2))  # a valid archive without the scale
-    with pytest.raises(CompareError, match="cannot read the model adapter"):
+    with pytest.raises(CompareError, match="damaged or not an adapter"):
+        embed.apply_adapter(object(), bad)
+    np.savez(bad, scale=np.float32(2.0))  # the scale alone: no matrices to merge
+    with pytest.raises(CompareError, match="no A/B matrix pairs"):
         embed.apply_adapter(object(), bad)

@@ -111,7 +111,8 @@ def test_wheel_holds_only_the_source_modules(installed):
 def test_wheel_contains_the_data_files(installed):
     wheel, _, source, *_ = installed
     names = set(zipfile.ZipFile(wheel).namelist())
-    data = sorted(p.name for p in (ROOT / "compare" / "data").iterdir() if p.is_file())
+    folder = ROOT / "compare" / "data"
+    data = sorted(p.name for pattern in ("*.txt", "*.json", "*.npz") for p in folder.glob(pattern))
     assert "minilm-rebuttal-lora.npz" in data and any(n.endswith(".txt") for n in data)
     for name in data:
         assert f"compare/data/{name}" in names, name
