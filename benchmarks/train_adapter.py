@@ -11,7 +11,7 @@ has the measurements.
     .venv/bin/python benchmarks/train_adapter.py --out compare/data/minilm-rebuttal-lora.npz
     .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
 
-About two minutes on two CPU threads for the 108 pairs; seeded, so a rerun on the same
+About three minutes on two CPU threads for the 168 pairs; seeded, so a rerun on the same
 machine gives the same file (the shipped one was made by the first command). After
 replacing the shipped file, refit the TUNED_* constants (benchmarks/fit_alignment.py).
 An adapter elsewhere is scored with `benchmarks/alignment.py --adapter FILE`.

@@ -86,11 +86,11 @@ LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -19.532, 0.265)
 LINK_BIAS = -2.872
 # With the default model's tuned companion (embed.TUNED_MODEL), its standardized cosine is
 # a sixth choice feature (decode.TUNED_FEATURE), and the choice and abstention constants are
-# fitted with it (the same procedure; train_pairs/ 01-108). Without it (any other --model),
+# fitted with it (the same procedure; train_pairs/ 01-168). Without it (any other --model),
 # the constants above apply unchanged.
-TUNED_CHOICE_WEIGHTS = (0.247, 1.066, 1.269, 0.335, 3.743, 0.49)
-TUNED_LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -18.155, 0.17)
-TUNED_LINK_BIAS = -2.957
+TUNED_CHOICE_WEIGHTS = (0.275, 1.068, 1.237, 0.336, 3.747, 0.481)
+TUNED_LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -17.188, 0.149)
+TUNED_LINK_BIAS = -3.022
 
 
 @dataclass(frozen=True)
