@@ -250,6 +250,14 @@ def test_councillor_detective_alderman_titles_stay_with_the_name() -> None:
     assert texts("Cllr. Smith agreed. The vote passed.") == ["Cllr. Smith agreed.", "The vote passed."]
 
 
+def test_right_reverend_and_right_honourable_stay_with_the_name() -> None:
+    # Found while writing training pair 171: "the Rt. Rev. Michael ..." split after "Rt.".
+    assert texts("It was commissioned by the Rt. Rev. Michael Adeyemi, the bishop. He agreed.") == [
+        "It was commissioned by the Rt. Rev. Michael Adeyemi, the bishop.", "He agreed."]
+    assert texts("She met the Rt. Hon. Jane Doe MP. They spoke.") == [
+        "She met the Rt. Hon. Jane Doe MP.", "They spoke."]
+
+
 # --------------------------------------------------------------------------
 # Seed article and the seed pair
 
