@@ -20,6 +20,7 @@ oracle that flatters them); the tool runs in its default configuration.
     .venv/bin/python benchmarks/alignment.py --split pairs
     .venv/bin/python benchmarks/alignment.py --split dev --model hashing
     .venv/bin/python benchmarks/alignment.py --split holdout   # benchmarks/holdout_pairs/
+    .venv/bin/python benchmarks/alignment.py --split trainpairs --folder HALF --adapter half.npz
 
 Set COMPARE_CACHE to reuse embeddings between runs.
 """
@@ -44,8 +45,9 @@ SPLITS = ("pairs", "dev", "test")
 
 
 TRAIN_PAIRS = ROOT / "benchmarks" / "train_pairs"
-# Invented political/corporate/sports pairs that nothing is ever fitted or chosen on
-# (fit_alignment.py does not read them): a held-out check of the political genre.
+# Invented political/corporate/sports pairs that nothing is fitted on (fit_alignment.py and
+# train_adapter.py do not read them): a held-out check of the political genre. Some ranges
+# served once each to adopt or reject a change (docs/method.md, "A held-out political set").
 HOLDOUT_PAIRS = ROOT / "benchmarks" / "holdout_pairs"
 
 

@@ -5,8 +5,8 @@ MiniLM layers) is trained with an in-document softmax over the claim sentences: 
 response sentence that answers something, the gold claims should out-score the pair's other
 claim sentences. Training data: the invented political pairs in benchmarks/train_pairs/
 only (never DISAPERE, whose train split fits the choice weights that weigh this model's
-cosine, never pairs/, never a held-out or test split). docs/method.md, "Sixth round",
-has the measurements.
+cosine, never pairs/, never a held-out or test split). docs/method.md, "Sixth round" to
+"Eighth round", has the measurements.
 
     .venv/bin/python benchmarks/train_adapter.py --out compare/data/minilm-rebuttal-lora.npz
     .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
