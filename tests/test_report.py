@@ -156,6 +156,15 @@ def test_summary_counts(demo):
         assert needle in method
 
 
+def test_the_tuned_companion_is_named_with_the_model():
+    # Results depend on the adapter, so the report says which one made them.
+    alignment = make_alignment(CLAIMS, RESPONSES, SIM)
+    alignment.tuned_model = "minilm-rebuttal@0123456789"
+    doc = Tree(render(alignment, PAIR, generated="now")).root
+    for node in (doc.find("p", cls="method"), doc.find("footer")):
+        assert "test-model with minilm-rebuttal@0123456789" in node.text
+
+
 def test_links_and_unanswered_marks_are_text(demo):
     _, doc = demo
     r0 = doc.find("li", id="r0")
