@@ -281,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.adapter is not None:
         from compare import embed
 
+        if args.model not in (None, embed.DEFAULT_MODEL, "default"):
+            parser.error("--adapter is the default model's tuned companion: leave out --model")
         embed.ADAPTER_FILE = args.adapter.resolve()
     if not EVAL.is_dir() and args.split not in ("trainpairs", "holdout"):
         print(f"shared eval data not found at {EVAL}; nothing to benchmark "

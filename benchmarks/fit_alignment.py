@@ -199,6 +199,8 @@ def main():
     from compare.embed import open_embedder
 
     if args.adapter is not None:
+        if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):
+            ap.error("--adapter is the default model's tuned companion: leave out --model and --no-tuned")
         embed.ADAPTER_FILE = args.adapter.resolve()
     embedder = open_embedder(args.model)
     if args.no_tuned:

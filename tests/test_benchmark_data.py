@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,17 @@ def test_the_checker_catches_a_broken_anchor(tmp_path):
     bad.write_text(json.dumps(pair), encoding="utf-8")
     problems, _ = CHECK.check(bad)
     assert any("occurs 0 times" in p for p in problems)
+
+
+def test_alignment_benchmark_refuses_options_it_would_ignore(capsys, monkeypatch):
+    # Review finding: --adapter was silently ignored with another --model.
+    spec = importlib.util.spec_from_file_location("alignment_bench", ROOT / "benchmarks" / "alignment.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up there
+    spec.loader.exec_module(bench)
+    for argv in (["--split", "holdout", "--model", "minilm", "--adapter", "x.npz"], ["--split", "dev", "--folder", "x"]):
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(argv)
+        assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "leave out --model" in err and "--folder goes with" in err
