@@ -13,7 +13,9 @@ for the link (abstention) model.
 With the default model the script fits the TUNED_* constants of compare/align.py (the
 evidence includes the tuned companion's cosine, decode.TUNED_FEATURE); with --no-tuned (or
 any --model without a companion) the plain CHOICE_WEIGHTS / LINK_WEIGHTS / LINK_BIAS that
-every other model uses. --adapter FILE fits with another adapter file (train_adapter.py).
+every other model uses. --adapter FILE fits with another adapter file (train_adapter.py);
+--train-halves H1 H2 (with an adapter that saw DISAPERE train) takes DISAPERE train's tuned
+cosines from the two half-trained adapters instead, each half from the one that did not see it.
 
 1. CHOICE_WEIGHTS: a conditional logit (softmax over the claims of a response
    sentence; the likelihood of the gold claim set) over decode.FEATURES.
@@ -61,10 +63,14 @@ from compare.segment import segment  # noqa: E402
 
 
 def build(split: str, embedder) -> list[dict]:
+    return build_records(load_split(split), embedder)
+
+
+def build_records(records: list[dict], embedder) -> list[dict]:
     protos = Prototypes.embed(embedder)
     tuned = embedder.tuned()
     out = []
-    for p in load_split(split):
+    for p in records:
         claims, responses = segment(p["claim"]), segment(p["response"])
         texts = [s.text for s in claims] + [s.text for s in responses]
         vec = embedder.embed(texts)
@@ -194,7 +200,12 @@ def main():
     ap.add_argument("--grid", action="store_true", help="also score the sequence-model grid")
     ap.add_argument("--no-tuned", action="store_true", help="fit the plain constants (no tuned companion)")
     ap.add_argument("--adapter", type=Path, default=None, help="the tuned companion's adapter file")
+    ap.add_argument("--train-halves", type=Path, nargs=2, metavar=("HALF1", "HALF2"), default=None,
+                    help="adapters trained with --disapere train:1/2 and train:2/2: DISAPERE train's "
+                    "tuned cosines are then cross-fitted (each half scored by the adapter that did not see it)")
     args = ap.parse_args()
+    if args.train_halves and (args.no_tuned or args.model not in (None, "default")):
+        ap.error("--train-halves cross-fits the default model's tuned companion: leave out --model and --no-tuned")
     from compare import embed
     from compare.embed import open_embedder
 
@@ -205,7 +216,17 @@ def main():
     embedder = open_embedder(args.model)
     if args.no_tuned:
         embedder.model.tuned = None
-    data = {s: build(s, embedder) for s in ("pairs", "trainpairs", "train", "dev")}
+    if args.train_halves:
+        data = {s: build(s, embedder) for s in ("pairs", "trainpairs", "dev")}
+        from train_adapter import disapere_records
+
+        shipped, data["train"] = embed.ADAPTER_FILE, []
+        for half, other in (("1/2", args.train_halves[1]), ("2/2", args.train_halves[0])):
+            embed.ADAPTER_FILE = other.resolve()
+            data["train"] += build_records(disapere_records(f"train:{half}"), open_embedder(args.model))
+        embed.ADAPTER_FILE = shipped
+    else:
+        data = {s: build(s, embedder) for s in ("pairs", "trainpairs", "train", "dev")}
 
     w = fit_choice(data["train"])
     tuned = embedder.tuned() is not None

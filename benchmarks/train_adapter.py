@@ -3,13 +3,20 @@
 The adapter (LoRA, rank 8, on the query, value and feed-forward projections of all six
 MiniLM layers) is trained with an in-document softmax over the claim sentences: for each
 response sentence that answers something, the gold claims should out-score the pair's other
-claim sentences. Training data: the invented political pairs in benchmarks/train_pairs/
-only (never DISAPERE, whose train split fits the choice weights that weigh this model's
-cosine, never pairs/, never a held-out or test split). docs/method.md, "Sixth round" to
-"Eighth round", has the measurements.
+claim sentences. Training data of the shipped adapter: the invented political pairs in
+benchmarks/train_pairs/ only (never pairs/, never a held-out or test split). docs/method.md,
+"Sixth round" to "Ninth round", has the measurements.
 
     .venv/bin/python benchmarks/train_adapter.py --out compare/data/minilm-rebuttal-lora.npz
     .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
+    .venv/bin/python benchmarks/train_adapter.py --disapere train:1/2 --out /tmp/d1.npz
+
+--disapere adds one pass over DISAPERE train, or one fixed half of it (the ninth round's
+candidate, not adopted: it lifted DISAPERE dev and lost on new political pairs). DISAPERE
+train also fits the choice weights, so an adapter that saw it needs the constants
+cross-fitted: train one adapter per half and pass both to
+`fit_alignment.py --adapter FULL.npz --train-halves HALF1.npz HALF2.npz`. With 1 thread each
+(--threads 1) three such runs fit side by side in 24 GB, about 15-20 minutes.
 
 About three minutes on two CPU threads for the 168 pairs; seeded, so a rerun on the same
 machine gives the same file (the shipped one was made by the first command). After
@@ -49,12 +56,39 @@ ALPHA = 16.0
 SCALE = 20.0  # cosine → logit in the in-document softmax
 EPOCHS = 3
 LEARNING_RATE = 5e-4
+DISAPERE_MAX_TOKENS = 128  # word pieces per sentence in a DISAPERE training step
 
 
 def documents(folder: Path) -> list[dict]:
     alignment.TRAIN_PAIRS = folder
+    return training_documents(load_split("trainpairs"))
+
+
+def disapere_records(spec: str) -> list[dict]:
+    """DISAPERE train, or one half of it: 'train', 'train:1/2' or 'train:2/2'.
+
+    The halves (a fixed shuffle, seed 9) let fit_alignment.py cross-fit: the choice and
+    abstention constants are fitted on DISAPERE train features that come from an adapter
+    which did not see those records.
+    """
+    name, _, half = spec.partition(":")
+    if name != "train":
+        raise SystemExit(f"--disapere {spec!r}: only DISAPERE train (or a half, train:1/2, train:2/2) may be trained on")
+    records = load_split("train")
+    if not half:
+        return records
+    if half not in ("1/2", "2/2"):
+        raise SystemExit(f"--disapere {spec!r}: the half must be 1/2 or 2/2")
+    order = list(range(len(records)))
+    random.Random(9).shuffle(order)
+    cut = len(records) // 2
+    chosen = sorted(order[:cut] if half == "1/2" else order[cut:])
+    return [records[i] for i in chosen]
+
+
+def training_documents(pairs: list[dict]) -> list[dict]:
     out = []
-    for p in load_split("trainpairs"):
+    for p in pairs:
         claims, responses = segment(p["claim"]), segment(p["response"])
         gold = [(r, sorted(cs)) for r, cs in resolve_gold(p, claims, responses).links if cs]
         if gold:
@@ -68,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, default=alignment.TRAIN_PAIRS, help="folder of training pairs (default benchmarks/train_pairs)")
     ap.add_argument("--epochs", type=float, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--disapere", default=None, help="also train on DISAPERE train ('train') or one half of it ('train:1/2', 'train:2/2')")
+    ap.add_argument("--disapere-epochs", type=float, default=1.0, help="passes over the --disapere records")
     args = ap.parse_args(argv)
 
     import torch
@@ -76,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(args.seed)
     random.seed(args.seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
 
     class LoRA(nn.Module):
         def __init__(self, base: nn.Linear):
@@ -103,13 +140,35 @@ def main(argv: list[str] | None = None) -> int:
 
     train = documents(args.pairs)
     steps = int(len(train) * args.epochs)
+    if args.disapere is not None:
+        # A fixed schedule: the political pairs' passes and the DISAPERE passes, interleaved.
+        extra = training_documents(disapere_records(args.disapere))
+        for d in extra:
+            # A long review holds up to 150 sentences; at MiniLM's 256 word pieces one step
+            # would need over 16 GB, at 128 about a quarter of it.
+            d["max_tokens"] = DISAPERE_MAX_TOKENS
+        schedule = []
+        for _ in range(math.ceil(args.epochs)):
+            random.shuffle(train)
+            schedule += train
+        schedule = schedule[:steps]
+        for _ in range(math.ceil(args.disapere_epochs)):
+            random.shuffle(extra)
+            schedule += extra
+        schedule = schedule[: steps + int(len(extra) * args.disapere_epochs)]
+        random.shuffle(schedule)
+        print(f"{len(train)} pairs + {len(extra)} DISAPERE records: {len(schedule)} steps", flush=True)
+        train, steps = schedule, len(schedule)
+        args.epochs = 1
     opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / 20) * max(0.0, 1 - i / steps))
     model.train()
+    default_length = model.max_seq_length
     t0, step = time.time(), 0
     while step < steps:
         random.shuffle(train)
         for d in train[: steps - step]:
+            model.max_seq_length = d.get("max_tokens", default_length)
             texts = d["claims"] + [d["responses"][r] for r, _ in d["gold"]]
             e = nn.functional.normalize(model(model.tokenize(texts))["sentence_embedding"], dim=1)
             sims = SCALE * (e[len(d["claims"]) :] @ e[: len(d["claims"])].t())

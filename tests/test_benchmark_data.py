@@ -68,3 +68,33 @@ def test_alignment_benchmark_refuses_options_it_would_ignore(capsys, monkeypatch
         assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "leave out --model" in err and "--folder goes with" in err
+
+
+def _train_adapter_module(monkeypatch):
+    spec = importlib.util.spec_from_file_location("train_adapter_bench", ROOT / "benchmarks" / "train_adapter.py")
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("spec", ["dev", "test", "test:1/2", "train:3/2"])
+def test_adapter_training_refuses_any_disapere_but_train_halves(monkeypatch, spec):
+    # The adapter may never see a split that is scored (dev checks, test reports).
+    trainer = _train_adapter_module(monkeypatch)
+    with pytest.raises(SystemExit) as exit_info:
+        trainer.disapere_records(spec)
+    assert "--disapere" in str(exit_info.value)
+
+
+def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):
+    trainer = _train_adapter_module(monkeypatch)
+    if not (trainer.alignment.EVAL / "disapere" / "train.jsonl").exists():
+        pytest.skip("../shared/eval is absent")
+    whole = trainer.disapere_records("train")
+    first, second = trainer.disapere_records("train:1/2"), trainer.disapere_records("train:2/2")
+    ids = lambda records: [json.dumps(r, sort_keys=True) for r in records]  # noqa: E731
+    assert abs(len(first) - len(second)) <= 1
+    assert sorted(ids(first) + ids(second)) == sorted(ids(whole))
+    assert not set(ids(first)) & set(ids(second))
+    assert ids(trainer.disapere_records("train:1/2")) == ids(first)  # the same halves every time
