@@ -204,10 +204,11 @@ def main():
                     help="adapters trained with --disapere train:1/2 and train:2/2: DISAPERE train's "
                     "tuned cosines are then cross-fitted (each half scored by the adapter that did not see it)")
     args = ap.parse_args()
-    if args.train_halves and (args.no_tuned or args.model not in (None, "default")):
-        ap.error("--train-halves cross-fits the default model's tuned companion: leave out --model and --no-tuned")
     from compare import embed
     from compare.embed import open_embedder
+
+    if args.train_halves and (args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default")):
+        ap.error("--train-halves cross-fits the default model's tuned companion: leave out --model and --no-tuned")
 
     if args.adapter is not None:
         if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):

@@ -74,11 +74,13 @@ def disapere_records(spec: str) -> list[dict]:
     name, _, half = spec.partition(":")
     if name != "train":
         raise SystemExit(f"--disapere {spec!r}: only DISAPERE train (or a half, train:1/2, train:2/2) may be trained on")
+    if half not in ("", "1/2", "2/2"):
+        raise SystemExit(f"--disapere {spec!r}: the half must be 1/2 or 2/2")
+    if not (alignment.EVAL / "disapere" / "train.jsonl").exists():
+        raise SystemExit(f"--disapere needs DISAPERE train in {alignment.EVAL}, which is absent")
     records = load_split("train")
     if not half:
         return records
-    if half not in ("1/2", "2/2"):
-        raise SystemExit(f"--disapere {spec!r}: the half must be 1/2 or 2/2")
     order = list(range(len(records)))
     random.Random(9).shuffle(order)
     cut = len(records) // 2
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--disapere", default=None, help="also train on DISAPERE train ('train') or one half of it ('train:1/2', 'train:2/2')")
     ap.add_argument("--disapere-epochs", type=float, default=1.0, help="passes over the --disapere records")
     args = ap.parse_args(argv)
+    records = disapere_records(args.disapere) if args.disapere is not None else None  # fail before loading torch
 
     import torch
     from sentence_transformers import SentenceTransformer
@@ -140,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
 
     train = documents(args.pairs)
     steps = int(len(train) * args.epochs)
-    if args.disapere is not None:
+    if records is not None:
         # A fixed schedule: the political pairs' passes and the DISAPERE passes, interleaved.
-        extra = training_documents(disapere_records(args.disapere))
+        extra = training_documents(records)
         for d in extra:
             # A long review holds up to 150 sentences; at MiniLM's 256 word pieces one step
             # would need over 16 GB, at 128 about a quarter of it.
