@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ("train_pairs", "holdout_pairs")
+FOLDERS = ("train_pairs", "holdout_pairs", "fresh_pairs")
 FILES = sorted(p for folder in FOLDERS for p in (ROOT / "benchmarks" / folder).glob("*.json"))
 
 
@@ -40,11 +40,22 @@ def test_pair_is_valid_gold(path):
     assert problems == []
 
 
-def test_no_pair_is_both_training_and_held_out():
+def test_no_pair_is_in_two_folders():
+    # Training, held-out and fresh (not yet scored) pairs must stay apart.
     def texts(folder):
         return {json.loads(p.read_text(encoding="utf-8"))["claim"] for p in (ROOT / "benchmarks" / folder).glob("*.json")}
 
-    assert not texts("train_pairs") & texts("holdout_pairs")
+    seen: set[str] = set()
+    for folder in FOLDERS:
+        claims = texts(folder)
+        assert not claims & seen, folder
+        seen |= claims
+
+
+def test_pair_numbers_are_unique_across_held_out_and_fresh_pairs():
+    numbers = [p.name.split("-", 1)[0] for folder in ("holdout_pairs", "fresh_pairs")
+               for p in (ROOT / "benchmarks" / folder).glob("*.json")]
+    assert len(numbers) == len(set(numbers))
 
 
 def test_the_checker_catches_a_broken_anchor(tmp_path):
