@@ -109,3 +109,16 @@ def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):
     assert sorted(ids(first) + ids(second)) == sorted(ids(whole))
     assert not set(ids(first)) & set(ids(second))
     assert ids(trainer.disapere_records("train:1/2")) == ids(first)  # the same halves every time
+
+
+def test_fit_alignment_refuses_train_halves_with_another_model(capsys, monkeypatch):
+    # Cross-fitting is about the default model's tuned companion; another model has none.
+    spec = importlib.util.spec_from_file_location("fit_alignment_bench", ROOT / "benchmarks" / "fit_alignment.py")
+    fitter = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, fitter)
+    spec.loader.exec_module(fitter)
+    monkeypatch.setattr(sys, "argv", ["fit_alignment.py", "--model", "minilm", "--train-halves", "a.npz", "b.npz"])
+    with pytest.raises(SystemExit) as exit_info:
+        fitter.main()
+    assert exit_info.value.code == 2
+    assert "leave out --model" in capsys.readouterr().err
