@@ -2,8 +2,8 @@
 
 Data: DISAPERE train (and dev, for checking), ../shared/eval/pairs/, and the invented
 training pairs in benchmarks/train_pairs/ (political / corporate / sports rebuttals, like
-pairs/). Never reads DISAPERE test, nor benchmarks/holdout_pairs/ (the held-out
-political pairs). Prints the fitted constants as Python literals to paste into
+pairs/). Never reads DISAPERE test, nor benchmarks/holdout_pairs/ or fresh_pairs/ (the
+held-out political pairs). Prints the fitted constants as Python literals to paste into
 compare/align.py, with held-out figures: choice and link models
 fitted on train and scored on dev, and a leave-one-pair-out check on pairs/
 for the link (abstention) model.
@@ -207,8 +207,14 @@ def main():
     from compare import embed
     from compare.embed import open_embedder
 
-    if args.train_halves and (args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default")):
-        ap.error("--train-halves cross-fits the default model's tuned companion: leave out --model and --no-tuned")
+    if args.train_halves:
+        if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):
+            ap.error("--train-halves cross-fits the default model's tuned companion: leave out --model and --no-tuned")
+        if args.adapter is None:
+            ap.error("--train-halves goes with --adapter FULL.npz (the adapter trained on all of DISAPERE train)")
+        missing = [str(h) for h in args.train_halves if not h.is_file()]
+        if missing:
+            ap.error(f"--train-halves: no such file: {', '.join(missing)}")
 
     if args.adapter is not None:
         if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):
@@ -223,6 +229,7 @@ def main():
 
         shipped, data["train"] = embed.ADAPTER_FILE, []
         for half, other in (("1/2", args.train_halves[1]), ("2/2", args.train_halves[0])):
+            print(f"DISAPERE train half {half} scored by {other}", flush=True)
             embed.ADAPTER_FILE = other.resolve()
             data["train"] += build_records(disapere_records(f"train:{half}"), open_embedder(args.model))
         embed.ADAPTER_FILE = shipped

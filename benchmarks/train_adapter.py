@@ -71,10 +71,10 @@ def disapere_records(spec: str) -> list[dict]:
     abstention constants are fitted on DISAPERE train features that come from an adapter
     which did not see those records.
     """
-    name, _, half = spec.partition(":")
+    name, colon, half = spec.partition(":")
     if name != "train":
         raise SystemExit(f"--disapere {spec!r}: only DISAPERE train (or a half, train:1/2, train:2/2) may be trained on")
-    if half not in ("", "1/2", "2/2"):
+    if colon and half not in ("1/2", "2/2"):
         raise SystemExit(f"--disapere {spec!r}: the half must be 1/2 or 2/2")
     if not (alignment.EVAL / "disapere" / "train.jsonl").exists():
         raise SystemExit(f"--disapere needs DISAPERE train in {alignment.EVAL}, which is absent")
@@ -104,10 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs", type=Path, default=alignment.TRAIN_PAIRS, help="folder of training pairs (default benchmarks/train_pairs)")
     ap.add_argument("--epochs", type=float, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the shipped adapter was made with 2; another count may change the file)")
     ap.add_argument("--disapere", default=None, help="also train on DISAPERE train ('train') or one half of it ('train:1/2', 'train:2/2')")
-    ap.add_argument("--disapere-epochs", type=float, default=1.0, help="passes over the --disapere records")
+    ap.add_argument("--disapere-epochs", type=float, default=None, help="passes over the --disapere records (default 1)")
     args = ap.parse_args(argv)
+    if args.disapere_epochs is not None and args.disapere is None:
+        ap.error("--disapere-epochs goes with --disapere")
+    args.disapere_epochs = 1.0 if args.disapere_epochs is None else args.disapere_epochs
+    if args.epochs <= 0 or args.disapere_epochs <= 0 or args.threads < 1:
+        ap.error("--epochs and --disapere-epochs must be above 0, --threads at least 1")
     records = disapere_records(args.disapere) if args.disapere is not None else None  # fail before loading torch
 
     import torch
@@ -147,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         # A fixed schedule: the political pairs' passes and the DISAPERE passes, interleaved.
         extra = training_documents(records)
         for d in extra:
-            # A long review holds up to 150 sentences; at MiniLM's 256 word pieces one step
+            # A long review holds up to 147 sentences; at MiniLM's 256 word pieces one step
             # would need over 16 GB, at 128 about a quarter of it.
             d["max_tokens"] = DISAPERE_MAX_TOKENS
         schedule = []
@@ -161,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
         schedule = schedule[: steps + int(len(extra) * args.disapere_epochs)]
         random.shuffle(schedule)
         print(f"{len(train)} pairs + {len(extra)} DISAPERE records: {len(schedule)} steps", flush=True)
+        described = f"{len(train)} pairs and {len(extra)} DISAPERE records"
         train, steps = schedule, len(schedule)
-        args.epochs = 1
+    else:
+        described = f"{len(train)} pairs"
     opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / 20) * max(0.0, 1 - i / steps))
     model.train()
@@ -190,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         arrays[f"{name}.B"] = lo.B.detach().numpy().astype(np.float32)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
-    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes) from {len(train)} pairs in {time.time() - t0:.0f} s")
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes) from {described} ({steps} steps) in {time.time() - t0:.0f} s")
     return 0
 
 

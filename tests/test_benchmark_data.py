@@ -1,4 +1,4 @@
-"""The invented training and held-out pairs stay valid gold data.
+"""The invented training, held-out and fresh (not yet scored) pairs stay valid gold data.
 
 Their anchors are resolved against `compare.segment`'s sentences: a segmenter change that
 merges or splits one of their sentences would silently change what the benchmarks score,
@@ -89,13 +89,35 @@ def _train_adapter_module(monkeypatch):
     return module
 
 
-@pytest.mark.parametrize("spec", ["dev", "test", "test:1/2", "train:3/2"])
-def test_adapter_training_refuses_any_disapere_but_train_halves(monkeypatch, spec):
+@pytest.mark.parametrize(
+    "spec, message",
+    [("dev", "only DISAPERE train"), ("test", "only DISAPERE train"), ("test:1/2", "only DISAPERE train"),
+     ("train:3/2", "the half must be"), ("train:", "the half must be")],
+)
+def test_adapter_training_refuses_any_disapere_but_train_halves(monkeypatch, spec, message):
     # The adapter may never see a split that is scored (dev checks, test reports).
     trainer = _train_adapter_module(monkeypatch)
     with pytest.raises(SystemExit) as exit_info:
         trainer.disapere_records(spec)
-    assert "--disapere" in str(exit_info.value)
+    assert message in str(exit_info.value)
+
+
+def test_adapter_training_checks_its_options_before_loading_torch(monkeypatch, tmp_path, capsys):
+    trainer = _train_adapter_module(monkeypatch)
+    monkeypatch.setitem(sys.modules, "torch", None)  # importing torch would now fail
+    with pytest.raises(SystemExit) as exit_info:
+        trainer.main(["--out", str(tmp_path / "a.npz"), "--disapere", "dev"])
+    assert "only DISAPERE train" in str(exit_info.value)
+    for argv, message in (
+        (["--disapere-epochs", "2"], "--disapere-epochs goes with --disapere"),
+        (["--epochs", "0"], "must be above 0"),
+        (["--threads", "0"], "--threads at least 1"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            trainer.main(["--out", str(tmp_path / "a.npz"), *argv])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "a.npz").exists()
 
 
 def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):
@@ -111,14 +133,32 @@ def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):
     assert ids(trainer.disapere_records("train:1/2")) == ids(first)  # the same halves every time
 
 
-def test_fit_alignment_refuses_train_halves_with_another_model(capsys, monkeypatch):
-    # Cross-fitting is about the default model's tuned companion; another model has none.
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        # Cross-fitting is about the default model's tuned companion; another model has none.
+        (["--model", "minilm", "--adapter", "FULL", "--train-halves", "H1", "H2"], "--train-halves cross-fits"),
+        (["--no-tuned", "--adapter", "FULL", "--train-halves", "H1", "H2"], "--train-halves cross-fits"),
+        # Without the full adapter the other splits would be scored by the shipped one.
+        (["--train-halves", "H1", "H2"], "--train-halves goes with --adapter"),
+        (["--adapter", "FULL", "--train-halves", "H1", "missing.npz"], "no such file: missing.npz"),
+    ],
+)
+def test_fit_alignment_refuses_train_halves_it_cannot_use(capsys, monkeypatch, tmp_path, argv, message):
     spec = importlib.util.spec_from_file_location("fit_alignment_bench", ROOT / "benchmarks" / "fit_alignment.py")
     fitter = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, fitter)
     spec.loader.exec_module(fitter)
-    monkeypatch.setattr(sys, "argv", ["fit_alignment.py", "--model", "minilm", "--train-halves", "a.npz", "b.npz"])
+    for name in ("FULL", "H1", "H2"):
+        (tmp_path / name).write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+
+    def no_embedding(*args, **kwargs):
+        raise AssertionError("the options should have been refused before any model loads")
+
+    monkeypatch.setattr("compare.embed.open_embedder", no_embedding)
+    monkeypatch.setattr(sys, "argv", ["fit_alignment.py", *argv])
     with pytest.raises(SystemExit) as exit_info:
         fitter.main()
     assert exit_info.value.code == 2
-    assert "leave out --model" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
