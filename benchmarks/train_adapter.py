@@ -1,27 +1,31 @@
-"""Train the low-rank adapter that tunes MiniLM to "which claim does this sentence answer".
+"""Train a low-rank adapter that tunes a packaged model to "which claim does this sentence answer".
 
-The adapter (LoRA, rank 8, on the query, value and feed-forward projections of all six
-MiniLM layers) is trained with an in-document softmax over the claim sentences: for each
-response sentence that answers something, the gold claims should out-score the pair's other
-claim sentences. Training data of the shipped adapter: the invented political pairs in
+The adapter (LoRA, rank 8, on the attention query and value and both feed-forward
+projections of every layer; --base mpnet, the default companion's model, or minilm) is
+trained with an in-document softmax over the claim sentences: for each response sentence
+that answers something, the gold claims should out-score the pair's other claim sentences.
+Training data of the shipped adapters: the invented political pairs in
 benchmarks/train_pairs/ only (never pairs/, never a held-out or test split). docs/method.md,
-"Sixth round" to "Ninth round", has the measurements.
+"Sixth round" to "Tenth round", has the measurements.
 
-    .venv/bin/python benchmarks/train_adapter.py --out compare/data/minilm-rebuttal-lora.npz
+    .venv/bin/python benchmarks/train_adapter.py --out compare/data/mpnet-rebuttal-lora.npz
+    .venv/bin/python benchmarks/train_adapter.py --base minilm --out compare/data/minilm-rebuttal-lora.npz
     .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
-    .venv/bin/python benchmarks/train_adapter.py --disapere train:1/2 --out /tmp/d1.npz
+    .venv/bin/python benchmarks/train_adapter.py --base minilm --disapere train:1/2 --out /tmp/d1.npz
 
 --disapere adds one pass over DISAPERE train, or one fixed half of it (the ninth round's
 candidate, not adopted: it lifted DISAPERE dev and lost on new political pairs). DISAPERE
 train also fits the choice weights, so an adapter that saw it needs the constants
 cross-fitted: train one adapter per half and pass both to
 `fit_alignment.py --adapter FULL.npz --train-halves HALF1.npz HALF2.npz`. With 1 thread each
-(--threads 1) three such runs fit side by side in 24 GB, about 15-20 minutes.
+(--threads 1) three such MiniLM runs fit side by side in 24 GB, about 15-20 minutes (mpnet
+needs several times the memory and time; not measured).
 
-About three minutes on two CPU threads for the 168 pairs; seeded, so a rerun on the same
-machine gives the same file (the shipped one was made by the first command). After
-replacing the shipped file, refit the TUNED_* constants (benchmarks/fit_alignment.py).
-An adapter elsewhere is scored with `benchmarks/alignment.py --adapter FILE`.
+On two CPU threads, the 168 pairs take about 15 minutes with mpnet and three with MiniLM;
+seeded, so a rerun on the same machine gives the same file (the shipped ones were made by the
+first two commands). After replacing the default companion's file, refit the TUNED_*
+constants (benchmarks/fit_alignment.py). An adapter elsewhere is scored with
+`benchmarks/alignment.py --adapter FILE` (its layer names say which model it tunes).
 """
 
 from __future__ import annotations
@@ -48,8 +52,11 @@ from compare.segment import segment  # noqa: E402
 
 # The adapted layers of every transformer block: attention query and value, and both
 # feed-forward projections (not the attention output projection).
-TARGETS = re.compile(r"encoder\.layer\.\d+\.(attention\.self\.(query|value)|intermediate\.dense|output\.dense)")
-SHIPPED = ROOT / "compare" / "data" / "minilm-rebuttal-lora.npz"
+TARGETS = {
+    "minilm": re.compile(r"encoder\.layer\.\d+\.(attention\.self\.(query|value)|intermediate\.dense|output\.dense)"),
+    "mpnet": re.compile(r"encoder\.layer\.\d+\.(attention\.attn\.(q|v)|intermediate\.dense|output\.dense)"),
+}
+SHIPPED = {base: ROOT / "compare" / "data" / f"{base}-rebuttal-lora.npz" for base in TARGETS}
 
 RANK = 8
 ALPHA = 16.0
@@ -100,12 +107,15 @@ def training_documents(pairs: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True, help=f"where to write the adapter (the shipped one: {SHIPPED.relative_to(ROOT)})")
+    ap.add_argument("--out", type=Path, required=True, help="where to write the adapter (the shipped ones: "
+                    + ", ".join(str(p.relative_to(ROOT)) for p in SHIPPED.values()) + ")")
     ap.add_argument("--pairs", type=Path, default=alignment.TRAIN_PAIRS, help="folder of training pairs (default benchmarks/train_pairs)")
     ap.add_argument("--epochs", type=float, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the shipped adapter was made with 2; another count may change the file)")
     ap.add_argument("--disapere", default=None, help="also train on DISAPERE train ('train') or one half of it ('train:1/2', 'train:2/2')")
+    ap.add_argument("--base", choices=sorted(TARGETS), default="mpnet",
+                    help="the model to adapt (default mpnet: the default model's tuned companion)")
     ap.add_argument("--disapere-epochs", type=float, default=None, help="passes over the --disapere records (default 1)")
     args = ap.parse_args(argv)
     if args.disapere_epochs is not None and args.disapere is None:
@@ -133,13 +143,16 @@ def main(argv: list[str] | None = None) -> int:
         def forward(self, x):
             return self.base(x) + (x @ self.A.t() @ self.B.t()) * (ALPHA / RANK)
 
-    model = SentenceTransformer(str(packaged.minilm_path()), device="cpu")
+    base_path = packaged.minilm_path() if args.base == "minilm" else packaged.mpnet_path()
+    if base_path is None:
+        raise SystemExit(f"the {args.base} model is not installed: run scripts/setup.sh")
+    model = SentenceTransformer(str(base_path), device="cpu")
     bert = model[0].auto_model
     for p in bert.parameters():
         p.requires_grad_(False)
     wrapped: dict[str, LoRA] = {}
     for name, module in list(bert.named_modules()):
-        if isinstance(module, nn.Linear) and TARGETS.fullmatch(name):
+        if isinstance(module, nn.Linear) and TARGETS[args.base].fullmatch(name):
             parent, leaf = name.rsplit(".", 1)
             wrapped[name] = LoRA(module)
             setattr(bert.get_submodule(parent), leaf, wrapped[name])

@@ -88,9 +88,9 @@ LINK_BIAS = -2.872
 # a sixth choice feature (decode.TUNED_FEATURE), and the choice and abstention constants are
 # fitted with it (the same procedure; train_pairs/ 01-168). Without it (any other --model),
 # the constants above apply unchanged.
-TUNED_CHOICE_WEIGHTS = (0.275, 1.068, 1.237, 0.336, 3.747, 0.481)
-TUNED_LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -17.188, 0.149)
-TUNED_LINK_BIAS = -3.022
+TUNED_CHOICE_WEIGHTS = (0.004, 1.084, 1.297, 0.35, 3.736, 0.741)
+TUNED_LINK_WEIGHTS = (6.272, 1.015, -0.065, 0.895, -16.989, 0.036)
+TUNED_LINK_BIAS = -3.011
 
 
 @dataclass(frozen=True)

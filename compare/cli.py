@@ -62,7 +62,7 @@ model_option = click.option(
     envvar="COMPARE_MODEL",
     help="sentence-transformers model folder or name; 'a+b' puts two side by side (default "
     "'minilm+mpnet': the packaged all-MiniLM-L6-v2 and all-mpnet-base-v2 together, and for "
-    "matching also 'minilm-rebuttal', MiniLM tuned for the task; 'minilm' alone is faster; "
+    "matching also 'mpnet-rebuttal', mpnet tuned for the task; 'minilm' alone is faster; "
     "'hashing' is a word-overlap model without torch). Env: COMPARE_MODEL.",
 )
 corpus_option = click.option(

@@ -30,11 +30,19 @@ MPNET = packaged.MPNET_NAME
 DEFAULT_MODEL = "minilm+mpnet"
 DEFAULT_WEIGHTS = (0.5, 0.5)
 HASHING_MODEL = "hashing"
-# MiniLM with a low-rank adapter trained for the task itself ("which claim does this
-# sentence answer", benchmarks/train_adapter.py): the default model's companion, whose
-# cosine is one more piece of evidence beside the plain cosine (docs/method.md, "Sixth round").
-TUNED_MODEL = "minilm-rebuttal"
-ADAPTER_FILE = Path(__file__).resolve().parent / "data" / "minilm-rebuttal-lora.npz"
+# Packaged models with a low-rank adapter trained for the task itself ("which claim does
+# this sentence answer", benchmarks/train_adapter.py). TUNED_MODEL is the default model's
+# companion, whose cosine is one more piece of evidence beside the plain cosine
+# (docs/method.md, "Sixth round" and "Tenth round"); the tuned MiniLM, its companion until
+# the tenth round, stays available by name (stored corpora may use it). An adapter's layer
+# names say which model it tunes (adapter_base).
+_DATA = Path(__file__).resolve().parent / "data"
+TUNED_ADAPTERS = {
+    "mpnet-rebuttal": _DATA / "mpnet-rebuttal-lora.npz",
+    "minilm-rebuttal": _DATA / "minilm-rebuttal-lora.npz",
+}
+TUNED_MODEL = "mpnet-rebuttal"
+ADAPTER_FILE = TUNED_ADAPTERS[TUNED_MODEL]
 _MINILM_ALIASES = {MINILM, "all-MiniLM-L6-v2", "all-minilm-l6-v2", "minilm"}
 _MPNET_ALIASES = {MPNET, "all-mpnet-base-v2", "mpnet"}
 
@@ -171,6 +179,22 @@ def adapter_digest(path: Path | None = None) -> str:
         raise CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)") from None
 
 
+def adapter_base(path: Path) -> str:
+    """Which packaged model an adapter belongs to, read from its layer names (MPNet calls
+    its attention projections `attention.attn.q`, BERT-style MiniLM `attention.self.query`),
+    so an adapter file alone says what to load it into."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            names = list(data.files)
+    except OSError:
+        raise CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)") from None
+    except Exception as exc:  # numpy and zipfile raise many kinds for a damaged archive
+        raise CompareError(
+            f"the model adapter {path} is damaged or not an adapter ({type(exc).__name__}): reinstall compare (scripts/setup.sh)"
+        ) from None
+    return "mpnet" if any(".attention.attn." in n for n in names) else "minilm"
+
+
 @dataclass
 class CombinedModel:
     """Several models side by side: each member's unit vector scaled by the square root of
@@ -214,10 +238,12 @@ def resolve_model(name: str | None = None) -> Model:
         return CombinedModel(
             (resolve_model("minilm"), resolve_model("mpnet")), DEFAULT_WEIGHTS, DEFAULT_MODEL, tuned=TUNED_MODEL
         )
-    if name == TUNED_MODEL:
-        minilm = resolve_model("minilm")
+    if name in TUNED_ADAPTERS:
+        # ADAPTER_FILE, not the table, for the default companion: benchmarks swap it.
+        adapter = ADAPTER_FILE if name == TUNED_MODEL else TUNED_ADAPTERS[name]
+        base = resolve_model(adapter_base(adapter))
         return SentenceTransformerModel(
-            name=f"{TUNED_MODEL}@{adapter_digest()}", path=minilm.path, adapter=ADAPTER_FILE
+            name=f"{name}@{adapter_digest(adapter)}", path=base.path, adapter=adapter
         )
     if "+" in name and not _exists(name):
         # "a+b": the models side by side, equally weighted.
@@ -274,7 +300,7 @@ def resolve_model(name: str | None = None) -> Model:
         raise CompareError(
             f"model {name!r} is not on this machine (no such folder, not in the local model "
             "cache) and compare never downloads models: use a built-in name (minilm, mpnet, "
-            "minilm+mpnet, minilm-rebuttal, hashing), pass --model with a local sentence-transformers folder, or "
+            "minilm+mpnet, mpnet-rebuttal, minilm-rebuttal, hashing), pass --model with a local sentence-transformers folder, or "
             "omit --model (and unset COMPARE_MODEL) for the default"
         )
     return SentenceTransformerModel(name=name, path=name)

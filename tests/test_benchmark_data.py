@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +119,25 @@ def test_adapter_training_checks_its_options_before_loading_torch(monkeypatch, t
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_the_trainer_writes_the_layers_each_shipped_adapter_has(monkeypatch):
+    # train_adapter.py's layer patterns per base and the shipped files agree: every layer
+    # of a shipped adapter is one the trainer adapts (four per block), and embed reads the
+    # same base back from the names.
+    from compare import embed
+
+    trainer = _train_adapter_module(monkeypatch)
+    assert set(trainer.SHIPPED) == set(trainer.TARGETS) == {"minilm", "mpnet"}
+    blocks = {"minilm": 6, "mpnet": 12}
+    for base, path in trainer.SHIPPED.items():
+        assert path == embed.TUNED_ADAPTERS[f"{base}-rebuttal"] and embed.adapter_base(path) == base
+        with np.load(path) as data:
+            layers = {k.rsplit(".", 1)[0] for k in data.files if k != "scale"}
+        assert len(layers) == 4 * blocks[base]
+        assert all(trainer.TARGETS[base].fullmatch(name) for name in layers)
+    with pytest.raises(SystemExit):
+        trainer.main(["--out", "unused.npz", "--base", "bert"])
 
 
 def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):

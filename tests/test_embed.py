@@ -58,15 +58,19 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert [m.name for m in default.members] == [embed.MINILM, embed.MPNET]
     assert default.name == embed.DEFAULT_MODEL and default.weights == pytest.approx(embed.DEFAULT_WEIGHTS)
     assert embed.resolve_model("default").name == embed.DEFAULT_MODEL
-    # The default's tuned companion: MiniLM's folder plus the shipped adapter, cached
+    # The default's tuned companion: mpnet's folder plus the shipped adapter, cached
     # under a name that changes with the adapter's content.
-    assert default.tuned == embed.TUNED_MODEL  # a name: resolved only when match needs it
+    assert default.tuned == embed.TUNED_MODEL == "mpnet-rebuttal"  # a name: resolved only when match needs it
     embedder = embed.Embedder(default)
     tuned = embedder.tuned().model
-    assert tuned.path == str(tmp_path / "minilm") and tuned.adapter == embed.ADAPTER_FILE
+    assert tuned.path == str(tmp_path / "mpnet") and tuned.adapter == embed.ADAPTER_FILE
     assert tuned.name == f"{embed.TUNED_MODEL}@{embed.adapter_digest()}"
     assert embedder.tuned().model is tuned  # resolved once, then kept (the loaded model too)
-    assert embed.resolve_model("minilm-rebuttal").name == tuned.name
+    assert embed.resolve_model("mpnet-rebuttal").name == tuned.name
+    # The earlier companion, the tuned MiniLM, still resolves by name (stored corpora may use it).
+    older = embed.resolve_model("minilm-rebuttal")
+    assert older.path == str(tmp_path / "minilm") and older.adapter == embed.TUNED_ADAPTERS["minilm-rebuttal"]
+    assert older.name == f"minilm-rebuttal@{embed.adapter_digest(older.adapter)}" and older.name != tuned.name
     assert embed.Embedder(embed.resolve_model("minilm")).tuned() is None
     assert embed.resolve_model("minilm").name == embed.MINILM
     mixed = embed.resolve_model("mpnet+hashing")
@@ -89,7 +93,7 @@ def test_an_unknown_model_name_lists_the_packaged_ones(monkeypatch, tmp_path):
     # Review finding: "-m MiniLM" (wrong case) did not say which short names exist.
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(tmp_path / "st"))
-    with pytest.raises(CompareError, match="minilm, mpnet, minilm\\+mpnet, minilm-rebuttal, hashing"):
+    with pytest.raises(CompareError, match="minilm, mpnet, minilm\\+mpnet, mpnet-rebuttal, minilm-rebuttal, hashing"):
         embed.resolve_model("MiniLM")
 
 
@@ -140,6 +144,9 @@ def test_the_adapter_is_named_by_its_content_and_missing_one_is_a_clear_error(mo
     assert embed.adapter_digest(copy) != embed.adapter_digest()
     monkeypatch.setattr(embed, "ADAPTER_FILE", tmp_path / "gone.npz")
     with pytest.raises(CompareError, match="adapter .*gone.npz is missing: reinstall"):
+        embed.resolve_model(embed.TUNED_MODEL)
+    monkeypatch.setitem(embed.TUNED_ADAPTERS, "minilm-rebuttal", tmp_path / "gone-too.npz")
+    with pytest.raises(CompareError, match="adapter .*gone-too.npz is missing: reinstall"):
         embed.resolve_model("minilm-rebuttal")
     # Only matching needs the adapter: the default model still resolves (similarity, query).
     default = embed.resolve_model(None)
@@ -147,26 +154,41 @@ def test_the_adapter_is_named_by_its_content_and_missing_one_is_a_clear_error(mo
         embed.Embedder(default).tuned()
 
 
+def test_each_shipped_adapter_says_which_model_it_tunes(tmp_path):
+    assert embed.ADAPTER_FILE == embed.TUNED_ADAPTERS[embed.TUNED_MODEL]
+    bases = {name: embed.adapter_base(path) for name, path in embed.TUNED_ADAPTERS.items()}
+    assert bases == {"mpnet-rebuttal": "mpnet", "minilm-rebuttal": "minilm"}
+    (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
+    with pytest.raises(CompareError, match="junk.npz is damaged or not an adapter .*reinstall"):
+        embed.adapter_base(tmp_path / "junk.npz")
+
+
 @pytest.mark.model
-def test_the_tuned_model_is_minilm_with_the_adapter_merged():
+@pytest.mark.parametrize(
+    "tuned_name, base_name, layer, width",
+    [("mpnet-rebuttal", "mpnet", "encoder.layer.0.attention.attn.q", 768),
+     ("minilm-rebuttal", "minilm", "encoder.layer.0.attention.self.query", 384)],
+)
+def test_a_tuned_model_is_its_base_with_the_adapter_merged(tuned_name, base_name, layer, width):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    tuned = embed.resolve_model("minilm-rebuttal")
-    minilm = embed.resolve_model("minilm")
-    base = SentenceTransformer(minilm.path, device="cpu")
-    merged = SentenceTransformer(minilm.path, device="cpu")
-    embed.apply_adapter(merged, embed.ADAPTER_FILE)
-    with np.load(embed.ADAPTER_FILE) as data:
-        name = "encoder.layer.0.attention.self.query"
+    tuned = embed.resolve_model(tuned_name)
+    plain = embed.resolve_model(base_name)
+    adapter = embed.TUNED_ADAPTERS[tuned_name]
+    base = SentenceTransformer(plain.path, device="cpu")
+    merged = SentenceTransformer(plain.path, device="cpu")
+    embed.apply_adapter(merged, adapter)
+    with np.load(adapter) as data:
+        name = layer
         delta = float(data["scale"]) * (data[name + ".B"] @ data[name + ".A"])
     w0 = base[0].auto_model.get_submodule(name).weight.detach().numpy()
     w1 = merged[0].auto_model.get_submodule(name).weight.detach().numpy()
     assert np.abs(delta).max() > 1e-4 and np.allclose(w1 - w0, delta, atol=1e-6)
     assert torch.equal(base[0].auto_model.embeddings.word_embeddings.weight,
                        merged[0].auto_model.embeddings.word_embeddings.weight)
-    a, b = tuned.encode(TEXTS), minilm.encode(TEXTS)
-    assert a.shape == b.shape == (3, 384)
+    a, b = tuned.encode(TEXTS), plain.encode(TEXTS)
+    assert a.shape == b.shape == (3, width)
     assert not np.allclose(a, b, atol=1e-3)
     assert np.all(np.sum(a * b, axis=1) > 0.5)  # tuned, not a different model
 

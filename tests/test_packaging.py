@@ -113,7 +113,7 @@ def test_wheel_contains_the_data_files(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     folder = ROOT / "compare" / "data"
     data = sorted(p.name for pattern in ("*.txt", "*.json", "*.npz") for p in folder.glob(pattern))
-    assert "minilm-rebuttal-lora.npz" in data and any(n.endswith(".txt") for n in data)
+    assert {"mpnet-rebuttal-lora.npz", "minilm-rebuttal-lora.npz"} <= set(data) and any(n.endswith(".txt") for n in data)
     for name in data:
         assert f"compare/data/{name}" in names, name
 
