@@ -283,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.model not in (None, embed.DEFAULT_MODEL, "default"):
             parser.error("--adapter is the default model's tuned companion: leave out --model")
+        if not args.adapter.is_file():
+            parser.error(f"--adapter: no such file: {args.adapter}")
         embed.ADAPTER_FILE = args.adapter.resolve()
     if not EVAL.is_dir() and args.split not in ("trainpairs", "holdout"):
         print(f"shared eval data not found at {EVAL}; nothing to benchmark "

@@ -206,6 +206,7 @@ def main():
     args = ap.parse_args()
     from compare import embed
     from compare.embed import open_embedder
+    from compare.errors import CompareError
 
     if args.train_halves:
         if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):
@@ -219,6 +220,14 @@ def main():
     if args.adapter is not None:
         if args.no_tuned or args.model not in (None, embed.DEFAULT_MODEL, "default"):
             ap.error("--adapter is the default model's tuned companion: leave out --model and --no-tuned")
+        if not args.adapter.is_file():
+            ap.error(f"--adapter: no such file: {args.adapter}")
+        try:
+            bases = {embed.adapter_base(a) for a in (args.adapter, *(args.train_halves or ()))}
+        except CompareError as exc:
+            ap.error(str(exc))
+        if len(bases) > 1:
+            ap.error("--adapter and --train-halves must tune the same model (train all three with the same --base)")
         embed.ADAPTER_FILE = args.adapter.resolve()
     embedder = open_embedder(args.model)
     if args.no_tuned:

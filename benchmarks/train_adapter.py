@@ -124,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs <= 0 or args.disapere_epochs <= 0 or args.threads < 1:
         ap.error("--epochs and --disapere-epochs must be above 0, --threads at least 1")
     records = disapere_records(args.disapere) if args.disapere is not None else None  # fail before loading torch
+    base_path = packaged.minilm_path() if args.base == "minilm" else packaged.mpnet_path()
+    if base_path is None:
+        raise SystemExit(f"the {args.base} model is not installed: run scripts/setup.sh")
 
     import torch
     from sentence_transformers import SentenceTransformer
@@ -143,9 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         def forward(self, x):
             return self.base(x) + (x @ self.A.t() @ self.B.t()) * (ALPHA / RANK)
 
-    base_path = packaged.minilm_path() if args.base == "minilm" else packaged.mpnet_path()
-    if base_path is None:
-        raise SystemExit(f"the {args.base} model is not installed: run scripts/setup.sh")
     model = SentenceTransformer(str(base_path), device="cpu")
     bert = model[0].auto_model
     for p in bert.parameters():

@@ -34,8 +34,8 @@ HASHING_MODEL = "hashing"
 # this sentence answer", benchmarks/train_adapter.py). TUNED_MODEL is the default model's
 # companion, whose cosine is one more piece of evidence beside the plain cosine
 # (docs/method.md, "Sixth round" and "Tenth round"); the tuned MiniLM, its companion until
-# the tenth round, stays available by name (stored corpora may use it). An adapter's layer
-# names say which model it tunes (adapter_base).
+# the tenth round, stays available by name (users' scripts and COMPARE_MODEL may name it).
+# An adapter's layer names say which model it tunes (adapter_base).
 _DATA = Path(__file__).resolve().parent / "data"
 TUNED_ADAPTERS = {
     "mpnet-rebuttal": _DATA / "mpnet-rebuttal-lora.npz",
@@ -175,24 +175,43 @@ def adapter_digest(path: Path | None = None) -> str:
     path = ADAPTER_FILE if path is None else path
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    except OSError:
-        raise CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)") from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: OSError) -> CompareError:
+    if isinstance(exc, FileNotFoundError):
+        return CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)")
+    return CompareError(
+        f"cannot read the model adapter {path} ({exc.strerror or type(exc).__name__}): "
+        "check its permissions, or reinstall compare (scripts/setup.sh)"
+    )
+
+
+# The attention projections an adapter touches name the model it was trained on: MPNet's
+# are `attention.attn.q/v`, BERT-style MiniLM's `attention.self.query/value`.
+_ADAPTER_BASES = {".attention.attn.": "mpnet", ".attention.self.": "minilm"}
 
 
 def adapter_base(path: Path) -> str:
-    """Which packaged model an adapter belongs to, read from its layer names (MPNet calls
-    its attention projections `attention.attn.q`, BERT-style MiniLM `attention.self.query`),
-    so an adapter file alone says what to load it into."""
+    """Which packaged model an adapter belongs to, read from its layer names, so an adapter
+    file alone says what to load it into (and a damaged one fails before any model loads)."""
     try:
         with np.load(path, allow_pickle=False) as data:
             names = list(data.files)
-    except OSError:
-        raise CompareError(f"the model adapter {path} is missing: reinstall compare (scripts/setup.sh)") from None
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
     except Exception as exc:  # numpy and zipfile raise many kinds for a damaged archive
         raise CompareError(
             f"the model adapter {path} is damaged or not an adapter ({type(exc).__name__}): reinstall compare (scripts/setup.sh)"
         ) from None
-    return "mpnet" if any(".attention.attn." in n for n in names) else "minilm"
+    bases = {base for marker, base in _ADAPTER_BASES.items() if any(marker in n for n in names)}
+    if len(bases) != 1:
+        raise CompareError(
+            f"the model adapter {path} is damaged or not an adapter (no attention layers of one known model): "
+            "reinstall compare (scripts/setup.sh)"
+        )
+    return bases.pop()
 
 
 @dataclass
@@ -240,10 +259,12 @@ def resolve_model(name: str | None = None) -> Model:
         )
     if name in TUNED_ADAPTERS:
         # ADAPTER_FILE, not the table, for the default companion: benchmarks swap it.
+        # Named after the model it tunes, so a swapped-in adapter of the other base is not
+        # reported (or cached) as this one.
         adapter = ADAPTER_FILE if name == TUNED_MODEL else TUNED_ADAPTERS[name]
-        base = resolve_model(adapter_base(adapter))
+        base = adapter_base(adapter)
         return SentenceTransformerModel(
-            name=f"{name}@{adapter_digest(adapter)}", path=base.path, adapter=adapter
+            name=f"{base}-rebuttal@{adapter_digest(adapter)}", path=resolve_model(base).path, adapter=adapter
         )
     if "+" in name and not _exists(name):
         # "a+b": the models side by side, equally weighted.

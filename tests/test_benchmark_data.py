@@ -74,12 +74,17 @@ def test_alignment_benchmark_refuses_options_it_would_ignore(capsys, monkeypatch
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up there
     spec.loader.exec_module(bench)
-    for argv in (["--split", "holdout", "--model", "minilm", "--adapter", "x.npz"], ["--split", "dev", "--folder", "x"]):
+    for argv in (["--split", "holdout", "--model", "minilm", "--adapter", "x.npz"], ["--split", "dev", "--folder", "x"],
+                 ["--split", "holdout", "--adapter", "no-such-adapter.npz"]):
         with pytest.raises(SystemExit) as exit_info:
             bench.main(argv)
         assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "leave out --model" in err and "--folder goes with" in err
+    assert "--adapter: no such file: no-such-adapter.npz" in err
+
+
+DATA = ROOT / "compare" / "data"
 
 
 def _train_adapter_module(monkeypatch):
@@ -118,6 +123,10 @@ def test_adapter_training_checks_its_options_before_loading_torch(monkeypatch, t
             trainer.main(["--out", str(tmp_path / "a.npz"), *argv])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+    monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)  # not assembled
+    with pytest.raises(SystemExit) as exit_info:
+        trainer.main(["--out", str(tmp_path / "a.npz")])
+    assert "the mpnet model is not installed: run scripts/setup.sh" in str(exit_info.value)
     assert not (tmp_path / "a.npz").exists()
 
 
@@ -162,6 +171,11 @@ def test_disapere_train_halves_are_fixed_and_partition_train(monkeypatch):
         # Without the full adapter the other splits would be scored by the shipped one.
         (["--train-halves", "H1", "H2"], "--train-halves goes with --adapter"),
         (["--adapter", "FULL", "--train-halves", "H1", "missing.npz"], "no such file: missing.npz"),
+        (["--adapter", "missing.npz"], "--adapter: no such file: missing.npz"),
+        (["--adapter", "FULL"], "FULL is damaged or not an adapter"),
+        # Half adapters of another model would cross-fit DISAPERE train on that model's cosines.
+        (["--adapter", str(DATA / "mpnet-rebuttal-lora.npz"), "--train-halves",
+          str(DATA / "minilm-rebuttal-lora.npz"), str(DATA / "minilm-rebuttal-lora.npz")], "must tune the same model"),
     ],
 )
 def test_fit_alignment_refuses_train_halves_it_cannot_use(capsys, monkeypatch, tmp_path, argv, message):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -158,9 +160,40 @@ def test_each_shipped_adapter_says_which_model_it_tunes(tmp_path):
     assert embed.ADAPTER_FILE == embed.TUNED_ADAPTERS[embed.TUNED_MODEL]
     bases = {name: embed.adapter_base(path) for name, path in embed.TUNED_ADAPTERS.items()}
     assert bases == {"mpnet-rebuttal": "mpnet", "minilm-rebuttal": "minilm"}
-    (tmp_path / "junk.npz").write_bytes(b"not a zip archive")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip archive")
     with pytest.raises(CompareError, match="junk.npz is damaged or not an adapter .*reinstall"):
-        embed.adapter_base(tmp_path / "junk.npz")
+        embed.adapter_base(junk)
+    # A readable archive is not an adapter unless its layers belong to one known model.
+    pair = {"scale": np.float32(2.0)}
+    for names in ([], ["embeddings.word_embeddings"],
+                  ["encoder.layer.0.attention.attn.q", "encoder.layer.0.attention.self.query"]):
+        np.savez(junk, **pair, **{f"{n}.{m}": np.zeros((2, 2)) for n in names for m in "AB"})
+        with pytest.raises(CompareError, match="not an adapter .*no attention layers of one known model"):
+            embed.adapter_base(junk)
+    np.savez(junk, **pair, **{f"encoder.layer.3.attention.self.value.{m}": np.zeros((2, 2)) for m in "AB"})
+    assert embed.adapter_base(junk) == "minilm"
+    # Missing and unreadable are told apart.
+    with pytest.raises(CompareError, match="gone.npz is missing"):
+        embed.adapter_base(tmp_path / "gone.npz")
+    with pytest.raises(CompareError, match="cannot read the model adapter .*permissions"):
+        embed.adapter_base(tmp_path)  # a folder
+    with pytest.raises(CompareError, match="cannot read the model adapter"):
+        embed.adapter_digest(tmp_path)
+
+
+def test_a_swapped_in_adapter_is_named_after_the_model_it_tunes(monkeypatch, tmp_path):
+    # Review finding: benchmarks swap ADAPTER_FILE; a MiniLM adapter in the default slot was
+    # reported (and cached) as "mpnet-rebuttal@…" while it ran on MiniLM.
+    for sub in ("minilm", "mpnet"):
+        (tmp_path / sub).mkdir()
+    monkeypatch.setattr("compare.packaged.minilm_path", lambda: tmp_path / "minilm")
+    monkeypatch.setattr("compare.packaged.mpnet_path", lambda: tmp_path / "mpnet")
+    monkeypatch.setattr(embed, "ADAPTER_FILE", embed.TUNED_ADAPTERS["minilm-rebuttal"])
+    swapped = embed.resolve_model(embed.TUNED_MODEL)
+    assert swapped.path == str(tmp_path / "minilm")
+    assert swapped.name == embed.resolve_model("minilm-rebuttal").name
+    assert swapped.name.startswith("minilm-rebuttal@")
 
 
 @pytest.mark.model
@@ -211,3 +244,13 @@ def test_a_damaged_adapter_is_a_one_line_error(tmp_path):
     np.savez(bad, scale=np.float32(2.0))  # the scale alone: no matrices to merge
     with pytest.raises(CompareError, match="no A/B matrix pairs"):
         embed.apply_adapter(object(), bad)
+
+
+def test_the_tuned_constants_belong_to_the_shipped_adapter():
+    # Replacing the adapter file without refitting align.TUNED_* (and without updating the
+    # README's example name) would pass every other fast test.
+    from compare import align
+
+    assert embed.adapter_digest() == align.TUNED_ADAPTER_DIGEST
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert f"{embed.TUNED_MODEL}@{align.TUNED_ADAPTER_DIGEST}" in readme
