@@ -24,8 +24,8 @@ FEATURES = (
     "paragraph_cosine_z",  # mean cosine_z over the claim's paragraph (a point can span one)
     "paragraph_lexical",  # best lexical overlap within the claim's paragraph
 )
-# With the default model, one more: the cosine of its tuned companion (mpnet tuned for the task), standardized
-# like `cosine_z` (compare/embed.py, TUNED_MODEL).
+# With the default model, one more: the cosine of its tuned companion (mpnet tuned for the
+# task), standardized like `cosine_z` (compare/embed.py, TUNED_MODEL).
 TUNED_FEATURE = "tuned_cosine_z"
 
 
