@@ -69,7 +69,7 @@ def test_model_names_resolve_without_loading_anything(monkeypatch, tmp_path):
     assert tuned.name == f"{embed.TUNED_MODEL}@{embed.adapter_digest()}"
     assert embedder.tuned().model is tuned  # resolved once, then kept (the loaded model too)
     assert embed.resolve_model("mpnet-rebuttal").name == tuned.name
-    # The earlier companion, the tuned MiniLM, still resolves by name (stored corpora may use it).
+    # The earlier companion, the tuned MiniLM, still resolves by name (scripts may name it).
     older = embed.resolve_model("minilm-rebuttal")
     assert older.path == str(tmp_path / "minilm") and older.adapter == embed.TUNED_ADAPTERS["minilm-rebuttal"]
     assert older.name == f"minilm-rebuttal@{embed.adapter_digest(older.adapter)}" and older.name != tuned.name
@@ -213,10 +213,9 @@ def test_a_tuned_model_is_its_base_with_the_adapter_merged(tuned_name, base_name
     merged = SentenceTransformer(plain.path, device="cpu")
     embed.apply_adapter(merged, adapter)
     with np.load(adapter) as data:
-        name = layer
-        delta = float(data["scale"]) * (data[name + ".B"] @ data[name + ".A"])
-    w0 = base[0].auto_model.get_submodule(name).weight.detach().numpy()
-    w1 = merged[0].auto_model.get_submodule(name).weight.detach().numpy()
+        delta = float(data["scale"]) * (data[layer + ".B"] @ data[layer + ".A"])
+    w0 = base[0].auto_model.get_submodule(layer).weight.detach().numpy()
+    w1 = merged[0].auto_model.get_submodule(layer).weight.detach().numpy()
     assert np.abs(delta).max() > 1e-4 and np.allclose(w1 - w0, delta, atol=1e-6)
     assert torch.equal(base[0].auto_model.embeddings.word_embeddings.weight,
                        merged[0].auto_model.embeddings.word_embeddings.weight)
