@@ -4,13 +4,15 @@ The adapter (LoRA, rank 8, on the attention query and value and both feed-forwar
 projections of every layer; --base mpnet, the default companion's model, or minilm) is
 trained with an in-document softmax over the claim sentences: for each response sentence
 that answers something, the gold claims should out-score the pair's other claim sentences.
-Training data of the shipped adapters: the invented political pairs in
-benchmarks/train_pairs/ only (never pairs/, never a held-out or test split). docs/method.md,
-"Sixth round" to "Tenth round", has the measurements.
+Training data of the shipped adapters (DEFAULT_PAIRS): the invented political pairs in
+benchmarks/train_pairs/ (168) for MiniLM; those and benchmarks/adapter_pairs/ (351, held out
+until the eleventh round) for mpnet. Never pairs/, benchmarks/holdout_pairs/, fresh_pairs/ or
+a DISAPERE dev/test split. docs/method.md, "Sixth round" to "Eleventh round", has the
+measurements.
 
     .venv/bin/python benchmarks/train_adapter.py --out compare/data/mpnet-rebuttal-lora.npz
     .venv/bin/python benchmarks/train_adapter.py --base minilm --out compare/data/minilm-rebuttal-lora.npz
-    .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --out /tmp/half.npz
+    .venv/bin/python benchmarks/train_adapter.py --pairs /tmp/half --pairs /tmp/more --out /tmp/half.npz
     .venv/bin/python benchmarks/train_adapter.py --base minilm --disapere train:1/2 --out /tmp/d1.npz
 
 --disapere adds one pass over DISAPERE train, or one fixed half of it (the ninth round's
@@ -21,9 +23,9 @@ cross-fitted: train one adapter per half and pass both to
 (--threads 1) three such MiniLM runs fit side by side in 24 GB, about 15-20 minutes (mpnet
 needs several times the memory and time; not measured).
 
-On two CPU threads, the 168 pairs take about 15 minutes with mpnet and three with MiniLM;
-seeded, so a rerun on the same machine gives the same file (the shipped ones were made by the
-first two commands). After replacing the default companion's file, refit the TUNED_*
+On two CPU threads, mpnet takes about 50 minutes on its 519 pairs (15 on 168), MiniLM three
+on its 168; seeded, so a rerun on the same machine gives the same file (the shipped ones were
+made by the first two commands). After replacing the default companion's file, refit the TUNED_*
 constants (benchmarks/fit_alignment.py). An adapter elsewhere is scored with
 `benchmarks/alignment.py --adapter FILE` (its layer names say which model it tunes).
 """
@@ -64,11 +66,20 @@ SCALE = 20.0  # cosine → logit in the in-document softmax
 EPOCHS = 3
 LEARNING_RATE = 5e-4
 DISAPERE_MAX_TOKENS = 128  # word pieces per sentence in a DISAPERE training step
+# The folders each shipped adapter was trained on, in this order.
+DEFAULT_PAIRS = {"minilm": [alignment.TRAIN_PAIRS], "mpnet": [alignment.ADAPTER_PAIRS, alignment.TRAIN_PAIRS]}
 
 
-def documents(folder: Path) -> list[dict]:
-    alignment.TRAIN_PAIRS = folder
-    return training_documents(load_split("trainpairs"))
+def documents(folders: list[Path]) -> list[dict]:
+    """The training documents of several folders, folder by folder in the order given (the
+    order matters: the seeded shuffle permutes it)."""
+    out = []
+    for folder in folders:
+        if not folder.is_dir() or not list(folder.glob("*.json")):
+            raise SystemExit(f"--pairs {folder}: no pair files (*.json) there")
+        alignment.TRAIN_PAIRS = folder
+        out += training_documents(load_split("trainpairs"))
+    return out
 
 
 def disapere_records(spec: str) -> list[dict]:
@@ -109,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True, help="where to write the adapter (the shipped ones: "
                     + ", ".join(str(p.relative_to(ROOT)) for p in SHIPPED.values()) + ")")
-    ap.add_argument("--pairs", type=Path, default=alignment.TRAIN_PAIRS, help="folder of training pairs (default benchmarks/train_pairs)")
+    ap.add_argument("--pairs", type=Path, action="append", default=None,
+                    help="folder of training pairs; repeat for several, read in the order given "
+                         "(default: the shipped adapter's folders, DEFAULT_PAIRS)")
     ap.add_argument("--epochs", type=float, default=EPOCHS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (the shipped adapter was made with 2; another count may change the file)")
@@ -124,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.epochs <= 0 or args.disapere_epochs <= 0 or args.threads < 1:
         ap.error("--epochs and --disapere-epochs must be above 0, --threads at least 1")
     records = disapere_records(args.disapere) if args.disapere is not None else None  # fail before loading torch
+    train = documents(args.pairs or DEFAULT_PAIRS[args.base])
     base_path = packaged.minilm_path() if args.base == "minilm" else packaged.mpnet_path()
     if base_path is None:
         raise SystemExit(f"the {args.base} model is not installed: run scripts/setup.sh")
@@ -159,7 +173,6 @@ def main(argv: list[str] | None = None) -> int:
     params = [q for lo in wrapped.values() for q in (lo.A, lo.B)]
     print(f"{len(wrapped)} layers, {sum(q.numel() for q in params):,} parameters", flush=True)
 
-    train = documents(args.pairs)
     steps = int(len(train) * args.epochs)
     if records is not None:
         # A fixed schedule: the political pairs' passes and the DISAPERE passes, interleaved.

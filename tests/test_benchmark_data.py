@@ -1,4 +1,5 @@
-"""The invented training, held-out and fresh (not yet scored) pairs stay valid gold data.
+"""The invented training, adapter-training, held-out and fresh (not yet scored) pairs stay
+valid gold data.
 
 Their anchors are resolved against `compare.segment`'s sentences: a segmenter change that
 merges or splits one of their sentences would silently change what the benchmarks score,
@@ -16,7 +17,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-FOLDERS = ("train_pairs", "holdout_pairs", "fresh_pairs")
+FOLDERS = ("train_pairs", "adapter_pairs", "holdout_pairs", "fresh_pairs")
 FILES = sorted(p for folder in FOLDERS for p in (ROOT / "benchmarks" / folder).glob("*.json"))
 
 
@@ -54,7 +55,8 @@ def test_no_pair_is_in_two_folders():
 
 
 def test_pair_numbers_are_unique_across_held_out_and_fresh_pairs():
-    numbers = [p.name.split("-", 1)[0] for folder in ("holdout_pairs", "fresh_pairs")
+    # adapter_pairs/ were held-out pairs until the eleventh round: one numbering for all three.
+    numbers = [p.name.split("-", 1)[0] for folder in ("adapter_pairs", "holdout_pairs", "fresh_pairs")
                for p in (ROOT / "benchmarks" / folder).glob("*.json")]
     assert len(numbers) == len(set(numbers))
 
@@ -123,11 +125,27 @@ def test_adapter_training_checks_its_options_before_loading_torch(monkeypatch, t
             trainer.main(["--out", str(tmp_path / "a.npz"), *argv])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "absent"):
+        with pytest.raises(SystemExit) as exit_info:
+            trainer.main(["--out", str(tmp_path / "a.npz"), "--pairs", str(ROOT / "benchmarks" / "train_pairs"),
+                          "--pairs", str(folder)])
+        assert f"--pairs {folder}: no pair files" in str(exit_info.value)
     monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)  # not assembled
     with pytest.raises(SystemExit) as exit_info:
         trainer.main(["--out", str(tmp_path / "a.npz")])
     assert "the mpnet model is not installed: run scripts/setup.sh" in str(exit_info.value)
     assert not (tmp_path / "a.npz").exists()
+
+
+def test_no_adapter_trains_by_default_on_held_out_pairs(monkeypatch):
+    # holdout_pairs/ and fresh_pairs/ decide whether a change is adopted: training on them
+    # by default would make that decision (and the README's held-out figures) meaningless.
+    trainer = _train_adapter_module(monkeypatch)
+    held_out = {ROOT / "benchmarks" / "holdout_pairs", ROOT / "benchmarks" / "fresh_pairs"}
+    for base, folders in trainer.DEFAULT_PAIRS.items():
+        assert folders and all(f.is_dir() for f in folders), base
+        assert not {f.resolve() for f in folders} & held_out, base
 
 
 def test_the_trainer_writes_the_layers_each_shipped_adapter_has(monkeypatch):
