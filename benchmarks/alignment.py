@@ -219,6 +219,8 @@ def run_split(name: str, model: str | None, verbose: bool = False) -> dict[str, 
         tuned.embed(list(dict.fromkeys(texts)))
     embed_seconds = time.perf_counter() - t0
 
+    from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: F401  (imported before the timings)
+
     tool = Tally()
     cos_items, tfidf_items = [], []
     cos_seconds = tfidf_seconds = 0.0
@@ -282,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.folder is not None:
         if args.split not in FOLDER_SPLITS:
             parser.error("--folder goes with --split trainpairs, adapterpairs or holdout")
+        if not args.folder.is_dir() or not list(args.folder.glob("*.json")):
+            parser.error(f"--folder {args.folder}: no pair files (*.json) there")
         globals()[FOLDER_SPLITS[args.split]] = args.folder
     if args.adapter is not None:
         from compare import embed

@@ -25,14 +25,17 @@ needs several times the memory and time; not measured).
 
 On two CPU threads, mpnet takes about 50 minutes on its 519 pairs (15 on 168), MiniLM three
 on its 168; seeded, so a rerun on the same machine gives the same file (the shipped ones were
-made by the first two commands). After replacing the default companion's file, refit the TUNED_*
-constants (benchmarks/fit_alignment.py). An adapter elsewhere is scored with
+made by the first two commands). After replacing the default companion's file, check the
+TUNED_* constants of compare/align.py (TUNED_ADAPTER_DIGEST): refit them
+(benchmarks/fit_alignment.py) only when a round adopts the refit; the shipped ones were fitted
+with the tenth round's adapter and kept for the eleventh's. An adapter elsewhere is scored with
 `benchmarks/alignment.py --adapter FILE` (its layer names say which model it tunes).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 import re
@@ -75,10 +78,10 @@ def documents(folders: list[Path]) -> list[dict]:
     order matters: the seeded shuffle permutes it)."""
     out = []
     for folder in folders:
-        if not folder.is_dir() or not list(folder.glob("*.json")):
-            raise SystemExit(f"--pairs {folder}: no pair files (*.json) there")
-        alignment.TRAIN_PAIRS = folder
-        out += training_documents(load_split("trainpairs"))
+        files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        if not files:
+            raise SystemExit(f"pair folder {folder}: no pair files (*.json) there")
+        out += training_documents([json.loads(f.read_text(encoding="utf-8")) for f in files])
     return out
 
 

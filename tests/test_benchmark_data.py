@@ -86,6 +86,35 @@ def test_alignment_benchmark_refuses_options_it_would_ignore(capsys, monkeypatch
     assert "--adapter: no such file: no-such-adapter.npz" in err
 
 
+def _alignment_module(monkeypatch):
+    spec = importlib.util.spec_from_file_location("alignment_bench", ROOT / "benchmarks" / "alignment.py")
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look themselves up there
+    spec.loader.exec_module(bench)
+    return bench
+
+
+def test_alignment_benchmark_refuses_a_folder_without_pairs(capsys, monkeypatch, tmp_path):
+    # Review finding: a mistyped --folder printed a table of 0 links (unanswered F1 1.00),
+    # which for the one-shot fresh-pair decision would waste the pairs' single use.
+    bench = _alignment_module(monkeypatch)
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "empty", tmp_path / "fresh_pair"):
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(["--split", "holdout", "--folder", str(folder)])
+        assert exit_info.value.code == 2
+        assert f"--folder {folder}: no pair files" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("split, folder", [("trainpairs", "train_pairs"), ("adapterpairs", "adapter_pairs"),
+                                           ("holdout", "holdout_pairs")])
+def test_each_folder_split_reads_its_own_folder(monkeypatch, split, folder):
+    bench = _alignment_module(monkeypatch)
+    pairs = bench.load_split(split)
+    files = sorted((ROOT / "benchmarks" / folder).glob("*.json"))
+    assert [p["id"] for p in pairs] == [json.loads(f.read_text(encoding="utf-8"))["id"] for f in files]
+
+
 DATA = ROOT / "compare" / "data"
 
 
@@ -130,7 +159,7 @@ def test_adapter_training_checks_its_options_before_loading_torch(monkeypatch, t
         with pytest.raises(SystemExit) as exit_info:
             trainer.main(["--out", str(tmp_path / "a.npz"), "--pairs", str(ROOT / "benchmarks" / "train_pairs"),
                           "--pairs", str(folder)])
-        assert f"--pairs {folder}: no pair files" in str(exit_info.value)
+        assert f"pair folder {folder}: no pair files" in str(exit_info.value)
     monkeypatch.setattr("compare.packaged.mpnet_path", lambda: None)  # not assembled
     with pytest.raises(SystemExit) as exit_info:
         trainer.main(["--out", str(tmp_path / "a.npz")])
@@ -146,6 +175,19 @@ def test_no_adapter_trains_by_default_on_held_out_pairs(monkeypatch):
     for base, folders in trainer.DEFAULT_PAIRS.items():
         assert folders and all(f.is_dir() for f in folders), base
         assert not {f.resolve() for f in folders} & held_out, base
+
+
+def test_the_default_training_data_is_what_each_shipped_adapter_was_trained_on(monkeypatch):
+    # MiniLM: train_pairs/ only; mpnet (eleventh round): adapter_pairs/ then train_pairs/, in
+    # that order (the seeded shuffle permutes the list, so the order is part of the recipe).
+    trainer = _train_adapter_module(monkeypatch)
+    bench = ROOT / "benchmarks"
+    assert trainer.DEFAULT_PAIRS == {"minilm": [bench / "train_pairs"],
+                                     "mpnet": [bench / "adapter_pairs", bench / "train_pairs"]}
+    docs = trainer.documents(trainer.DEFAULT_PAIRS["mpnet"])
+    assert len(docs) == 519
+    first = json.loads(sorted((bench / "adapter_pairs").glob("*.json"))[0].read_text(encoding="utf-8"))
+    assert docs[0]["responses"][0] in first["response"]
 
 
 def test_the_trainer_writes_the_layers_each_shipped_adapter_has(monkeypatch):

@@ -246,7 +246,7 @@ def test_a_damaged_adapter_is_a_one_line_error(tmp_path):
 
 
 def test_the_tuned_constants_belong_to_the_shipped_adapter():
-    # Replacing the adapter file without refitting align.TUNED_* (and without updating the
+    # Replacing the adapter file without checking align.TUNED_* (and without updating the
     # README's example name) would pass every other fast test.
     from compare import align
 
