@@ -4,9 +4,9 @@ Data: DISAPERE train (and dev, for checking), ../shared/eval/pairs/, and the inv
 training pairs in benchmarks/train_pairs/ (political / corporate / sports rebuttals, like
 pairs/). Never reads DISAPERE test, nor benchmarks/holdout_pairs/ or fresh_pairs/ (the
 held-out political pairs), nor benchmarks/adapter_pairs/ (the tuned mpnet's extra training
-data). Prints the fitted constants as Python literals to paste into compare/align.py, with held-out figures: choice and link models
-fitted on train and scored on dev, and a leave-one-pair-out check on pairs/
-for the link (abstention) model.
+data). Prints the fitted constants as Python literals to paste into compare/align.py, with
+held-out figures: choice and link models fitted on train and scored on dev, and a
+leave-one-pair-out check on pairs/ for the link (abstention) model.
 
     COMPARE_CACHE=/tmp/align-cache .venv/bin/python benchmarks/fit_alignment.py [--grid] [--no-tuned]
 

@@ -33,8 +33,9 @@ HASHING_MODEL = "hashing"
 # Packaged models with a low-rank adapter trained for the task itself ("which claim does
 # this sentence answer", benchmarks/train_adapter.py). TUNED_MODEL is the default model's
 # companion, whose cosine is one more piece of evidence beside the plain cosine
-# (docs/method.md, "Sixth round", "Tenth round" and "Eleventh round"); the tuned MiniLM, its companion until
-# the tenth round, stays available by name (users' scripts and COMPARE_MODEL may name it).
+# (docs/method.md, "Sixth round", "Tenth round" and "Eleventh round"); the tuned MiniLM,
+# its companion until the tenth round, stays available by name (users' scripts and
+# COMPARE_MODEL may name it).
 # An adapter's layer names say which model it tunes (adapter_base).
 _DATA = Path(__file__).resolve().parent / "data"
 TUNED_ADAPTERS = {
